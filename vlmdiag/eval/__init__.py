@@ -1,0 +1,1 @@
+"""Evaluation harness (vLLM, OpenAI-compatible, transformers and replay backends)."""
