@@ -1,0 +1,73 @@
+"""Dataset cards: YAML metadata plus prose, rendered from the templates in ``data_cards/``."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from vlmdiag.errors import VlmdiagError
+
+_TEMPLATE_DIRS = (
+    Path(__file__).resolve().parent.parent / "data_cards",  # installed wheel
+    Path(__file__).resolve().parents[2] / "data_cards",  # source checkout
+)
+
+
+def template(name: str) -> Template:
+    for folder in _TEMPLATE_DIRS:
+        path = folder / f"{name}.md"
+        if path.exists():
+            return Template(path.read_text())
+    raise VlmdiagError(f"no data card template {name}.md")
+
+
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "n>1M"
+
+
+def metadata(plan) -> dict:
+    n = sum(plan.sizes.values())
+    return {
+        "license": "cc-by-4.0",
+        "language": ["en"],
+        "pretty_name": f"vlmdiag {plan.task}",
+        "size_categories": [size_category(n)],
+        "task_categories": ["image-text-to-text", "visual-question-answering"],
+        "tags": ["vlmdiag", "synthetic", "perception", "reasoning", plan.task],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [
+                    {"split": split, "path": f"data/{split}-*"} for split, size in plan.sizes.items() if size
+                ],
+            }
+        ],
+    }
+
+
+def render_card(plan) -> str:
+    from vlmdiag import __version__
+
+    body = template(plan.task).substitute(
+        task=plan.task,
+        seed=plan.seed,
+        version=__version__,
+        config=json.dumps(plan.config.to_dict(), sort_keys=True),
+        splits="\n".join(f"| {split} | {size} |" for split, size in plan.sizes.items()),
+        common=template("common").substitute(task=plan.task),
+    )
+    head = yaml.safe_dump(metadata(plan), sort_keys=False)
+    return f"---\n{head}---\n\n{body}"
+
+
+def write_card(folder: Path, plan) -> None:
+    path = Path(folder) / "README.md"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(render_card(plan))
+    os.replace(tmp, path)
