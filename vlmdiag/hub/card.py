@@ -16,11 +16,12 @@ _TEMPLATE_DIRS = (
 )
 
 
-def template(name: str) -> Template:
-    for folder in _TEMPLATE_DIRS:
-        path = folder / f"{name}.md"
-        if path.exists():
-            return Template(path.read_text())
+def template(name: str, fallback: str | None = None) -> Template:
+    for candidate in (name, fallback):
+        for folder in _TEMPLATE_DIRS:
+            path = folder / f"{candidate}.md"
+            if candidate and path.exists():
+                return Template(path.read_text())
     raise VlmdiagError(f"no data card template {name}.md")
 
 
@@ -54,7 +55,7 @@ def metadata(plan) -> dict:
 def render_card(plan) -> str:
     from vlmdiag import __version__
 
-    body = template(plan.task).substitute(
+    body = template(plan.task, fallback="generic").substitute(
         task=plan.task,
         seed=plan.seed,
         version=__version__,
