@@ -54,7 +54,7 @@ def describe(step: Step) -> str:
             f"Try {at} = {step.digits[0]}: {forced}{step.contradiction}, "
             f"so {at} is not {step.digits[0]}; {at} = {step.digit}."
         )
-    return f"No trial breaks quickly; take {at} = {step.digit} (not {_digit_list(step.digits)}) and go on."
+    return f"No quick contradiction; choose {at} = {step.digit} and go on (the final check confirms it)."
 
 
 def sudoku_trace(puzzle) -> Trace:
