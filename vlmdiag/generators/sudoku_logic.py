@@ -42,7 +42,7 @@ class Step:
     digit: int = 0  # digit placed there
     unit: int = -1  # index into UNITS the deduction is about
     cells: tuple[int, ...] = ()  # cells of the pattern (pair, pointing cells)
-    digits: tuple[int, ...] = ()  # digits of the pattern; for a guess, the digit tried
+    digits: tuple[int, ...] = ()  # digits of the pattern; for a guess, the digits set aside
     eliminated: tuple[tuple[int, int], ...] = ()  # (cell, digit) candidates removed
     contradiction: str = ""  # guess: what the trial ran into ("" when nothing broke)
     forced: int = 0  # guess: singles the trial placed before the contradiction

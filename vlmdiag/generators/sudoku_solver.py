@@ -140,6 +140,8 @@ def _flat(grid) -> np.ndarray:
     flat = np.asarray(grid, dtype=np.int8).reshape(-1)
     if flat.size != 81:
         raise ValueError(f"a sudoku grid has 81 cells, got {flat.size}")
+    if flat.min() < 0 or flat.max() > 9:
+        raise ValueError("sudoku cells hold 0 (empty) or a digit 1-9")
     return np.ascontiguousarray(flat)
 
 
