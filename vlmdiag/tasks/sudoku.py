@@ -165,27 +165,36 @@ def _pick(region: str, first: bool, part: str) -> tuple[Grid | None, str | None]
 
 # -- grids written as JSON -------------------------------------------------------------------------
 
+# A 9x9 grid written as JSON, however spaced or wrapped, is shorter and has fewer lists.
+_JSON_WINDOW, _JSON_LISTS = 4000, 16
 _BLANK_STRINGS = frozenset({"", "-", ".", "_", "0", "*", "?", "x", "null", "none"})
 
 
 def _json_grids(text: str) -> list[tuple[int, Grid]]:
     """(position, grid) for every outermost JSON list in ``text`` that reads as a 9x9 grid."""
-    # Models also write Python literals, hence a second reading with single quotes swapped.
-    readings = (text, text.replace("'", '"')) if "'" in text else (text,)
     decoder, found, pos = json.JSONDecoder(), [], text.find("[")
     while pos != -1:
+        window = _json_window(text, pos)
         end = None
-        for reading in readings:
+        # Models also write Python literals, hence a second reading with single quotes swapped.
+        for reading in (window, window.replace("'", '"')) if "'" in window else (window,):
             try:
-                value, end = decoder.raw_decode(reading, pos)
+                value, end = decoder.raw_decode(reading)
             except (ValueError, RecursionError):
                 continue
             grid = _json_grid(value)
             if grid is not None:
                 found.append((pos, grid))
             break
-        pos = text.find("[", end if end is not None else pos + 1)
+        pos = text.find("[", pos + end if end is not None else pos + 1)
     return found
+
+
+def _json_window(text: str, pos: int) -> str:
+    """The text a grid starting at ``pos`` could span. Bounding its length and its number of
+    lists keeps degenerate output ("[[[[..." or endless open lists) linear to scan."""
+    parts = text[pos: pos + _JSON_WINDOW].split("[", _JSON_LISTS + 1)
+    return "[".join(parts[: _JSON_LISTS + 1])
 
 
 def _json_grid(value: Any) -> Grid | None:
@@ -234,8 +243,11 @@ _EMPTY_WORD = re.compile(r"\bnull\b|\bNone\b|\"\"|''")
 _ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d\s*[:.)=|-]?", re.I)
 _LIST_MARK = re.compile(r"^\s*(?:\d\s*[.):|]|[-*+•])\s")
 _CELL = re.compile(r"[0-9]|[-._*?]")
-_SEPARATOR = re.compile(r"--|__|==|[+~]")
+_RULE = re.compile(r"--|__|==|[+~]")
 _HEADER = list(range(1, 10))
+# What a line is to a grid. A digit-free line like "---------" may be a rule between boxes or a
+# row of nine blanks; which one is settled by counting rows once the whole grid is seen.
+ROW, GRID, RULE, BLANK_ROW_OR_RULE, OTHER = range(5)
 
 
 def _tokens(line: str) -> list[int]:
@@ -243,19 +255,25 @@ def _tokens(line: str) -> list[int]:
     return [int(t) if t.isdigit() else 0 for t in _CELL.findall(line)]
 
 
-def _line_cells(line: str) -> list[int] | None:
-    """The cells of a grid line (9, or 81 for a whole grid on one line); [] for a rule or an
-    empty line, which a grid may contain; None for any other line, which ends a grid."""
+def _classify(line: str) -> tuple[int, list[int]]:
+    """What kind of line this is, with its cells (9 for a row, 81 for a whole grid on one line)."""
     line = _ROW_LABEL.sub("", _EMPTY_WORD.sub(".", _LATEX.sub(" ", line)))
     if re.search(r"[A-Za-z]", line):
-        return None
-    raw = _CELL.findall(line)
-    if not any(t.isdigit() for t in raw) and (not raw or _SEPARATOR.search(line)):
-        return []
-    cells = _table_cells(line) or _tokens(line)
+        return OTHER, []
+    table = _table_cells(line)
+    if table is not None:
+        return ROW, table
+    cells = _tokens(line)
     if len(cells) not in (9, 81) and _LIST_MARK.match(line):
         cells = _tokens(_LIST_MARK.sub("", line, count=1))
-    return cells if len(cells) in (9, 81) else None
+    kind = {9: ROW, 81: GRID}.get(len(cells), OTHER)
+    if not re.search(r"[0-9]", line):
+        ruled = _RULE.search(line)
+        if ruled and kind == ROW and not re.search(r"[+=~]", line):
+            return BLANK_ROW_OR_RULE, cells
+        if ruled or not cells:
+            return RULE, cells
+    return kind, cells
 
 
 def _table_cells(line: str) -> list[int] | None:
@@ -270,25 +288,26 @@ def _table_cells(line: str) -> list[int] | None:
 
 
 def _line_grids(text: str) -> tuple[list[tuple[int, Grid]], int]:
-    """(position, grid) for every run of nine-cell lines, and the longest run seen."""
+    """(position, grid) for every run of nine-cell lines, and the most rows any run had."""
     found, run, most, pos = [], [], 0, 0
     for line in text.splitlines(keepends=True):
-        cells = _line_cells(line)
-        if cells == []:
-            pass
-        elif cells is not None and len(cells) == 9:
-            run.append((pos, cells))
-        else:
+        kind, cells = _classify(line)
+        if kind in (ROW, BLANK_ROW_OR_RULE):
+            run.append((pos, cells, kind == ROW))
+        elif kind != RULE:
             found += _run_grids(run)
-            most, run = max(most, len(run)), []
-            if cells is not None:  # 81 cells on one line: the whole grid
+            most, run = max(most, sum(row for _, _, row in run)), []
+            if kind == GRID:
                 found.append((pos, [cells[i:i + 9] for i in range(0, 81, 9)]))
         pos += len(line)
     found += _run_grids(run)
-    return found, max(most, len(run))
+    return found, max(most, sum(row for _, _, row in run))
 
 
-def _run_grids(run: list[tuple[int, list[int]]]) -> list[tuple[int, Grid]]:
-    if len(run) % 9 and run and run[0][1] == _HEADER:
-        run = run[1:]  # a "1 2 3 ... 9" column header above the rows
-    return [(run[i][0], [cells for _, cells in run[i:i + 9]]) for i in range(0, len(run) - 8, 9)]
+def _run_grids(run: list[tuple[int, list[int], bool]]) -> list[tuple[int, Grid]]:
+    rows = [(pos, cells) for pos, cells, row in run if row]
+    if (len(rows) % 9 or not rows) and len(run) % 9 == 0:
+        rows = [(pos, cells) for pos, cells, _ in run]  # the dashed lines were rows of blanks
+    if len(rows) % 9 and rows and rows[0][1] == _HEADER:
+        rows = rows[1:]  # a "1 2 3 ... 9" column header above the rows
+    return [(rows[i][0], [cells for _, cells in rows[i:i + 9]]) for i in range(0, len(rows) - 8, 9)]
