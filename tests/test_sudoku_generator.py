@@ -8,7 +8,6 @@ from vlmdiag.generators.sudoku import SudokuConfig, make_puzzle, random_grid, sh
 from vlmdiag.generators.sudoku_solver import count_solutions, dig, random_fill, solve
 from vlmdiag.tasks.base import TaskConfig
 
-
 # -- an independent reference: sudoku as CNF ----------------------------------------------------
 
 

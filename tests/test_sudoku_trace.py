@@ -57,7 +57,7 @@ def holders(grid, eliminated, u, digit) -> set[int]:
 def check_step(step, grid, eliminated, solution) -> None:
     """Assert the step's claim holds on the board it was made on."""
     kind = step.technique
-    cands = lambda cell: naive_candidates(grid, eliminated, *rc(cell))  # noqa: E731
+    cands = lambda cell: naive_candidates(grid, eliminated, *rc(cell))
     if kind == "naked_single":
         assert cands(step.cell) == {step.digit}
     elif kind == "hidden_single":
@@ -74,7 +74,7 @@ def check_step(step, grid, eliminated, solution) -> None:
         (digit,) = step.digits
         assert holders(grid, eliminated, step.unit, digit) == set(step.cells)
         inside = {i * 9 + j for i, j in unit_cells(step.unit)}
-        others = [set(i * 9 + j for i, j in unit_cells(v)) for v in range(27)]
+        others = [{i * 9 + j for i, j in unit_cells(v)} for v in range(27)]
         target = [v for v in range(27) if set(step.cells) <= others[v] and others[v] != inside]
         assert len(target) == 1 and (step.unit >= 18) == (kind == "pointing")
         assert all(c in others[target[0]] - inside and d == digit for c, d in step.eliminated)
@@ -107,7 +107,7 @@ def test_every_step_is_justified_and_agrees_with_the_solution(hard_puzzles, mixe
     used = set()
     for puzzle in hard_puzzles + mixed_puzzles:
         result, grid, solution = replay(puzzle)
-        assert sum(grid, []) == solution == list(result.grid)
+        assert [v for row in grid for v in row] == solution == list(result.grid)
         used |= {s.technique for s in result.steps}
     assert used == set(TECHNIQUES)  # the replay covered every technique
 

@@ -76,7 +76,7 @@ class _Board:
         self.values, self.cands = values, cands
 
     @classmethod
-    def from_puzzle(cls, cells: list[int]) -> "_Board":
+    def from_puzzle(cls, cells: list[int]) -> _Board:
         cands = [0] * 81
         for c in range(81):
             if not cells[c]:
@@ -86,7 +86,7 @@ class _Board:
                 cands[c] = _ALL & ~used
         return cls(list(cells), cands)
 
-    def copy(self) -> "_Board":
+    def copy(self) -> _Board:
         return _Board(self.values[:], self.cands[:])
 
     def place(self, cell: int, digit: int) -> int:

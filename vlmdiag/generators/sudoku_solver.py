@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 _ALL = 0x1FF
-_POPCOUNT = np.array([bin(m).count("1") for m in range(512)], dtype=np.int8)
+_POPCOUNT = np.array([m.bit_count() for m in range(512)], dtype=np.int8)
 _IDENTITY_ORDER = np.tile(np.arange(9, dtype=np.int8), (81, 1))
 
 

@@ -65,9 +65,9 @@ def sudoku_trace(puzzle) -> Trace:
     result = solve_logically(puzzle, solution)
     givens = sum(1 for row in puzzle for v in row if v)
     empty = 81 - givens
-    lines = [f"{givens} givens, {empty} cell{'s' if empty != 1 else ''} to fill. A cell's candidates "
-             "are the digits not yet in its row, column or box."]
-    lines += [describe(step) for step in result.steps]
+    intro = (f"{givens} givens, {empty} cell{'s' if empty != 1 else ''} to fill. A cell's candidates "
+             "are the digits not yet in its row, column or box.")
+    lines = [intro] + [describe(step) for step in result.steps]
     lines.append(f"Check: every row, column and box holds 1-9 once, and all {givens} givens are kept.")
     answer = [result.grid[r * 9:(r + 1) * 9] for r in range(9)]
     return write_response(format_grid(puzzle), "\n".join(lines), format_grid(answer))
