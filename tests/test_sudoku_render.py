@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from vlmdiag.errors import ConfigError
-from vlmdiag.renderers.sudoku import MIN_DIGIT_CONTRAST, contrast_ratio, line_positions, pick_style, render_sudoku
+from vlmdiag.renderers.sudoku import line_positions, pick_style, render_sudoku
+from vlmdiag.renderers.style import MIN_TEXT_CONTRAST, contrast_ratio
 
 SOLUTION = [[int(c) for c in row] for row in (
     "534678912", "672195348", "198342567", "859761423", "426853791",
@@ -132,7 +133,7 @@ def test_varied_colours_keep_digits_readable():
     for seed in range(300):
         style = pick_style("varied", 369, np.random.default_rng(seed))
         for background in filter(None, (style.bg, style.fill)):
-            assert contrast_ratio(style.ink, background) >= MIN_DIGIT_CONTRAST
+            assert contrast_ratio(style.ink, background) >= MIN_TEXT_CONTRAST
         assert style.thick > style.thin and style.margin >= style.thick // 2
 
 
@@ -141,5 +142,5 @@ def test_clean_preset_ignores_the_seed():
 
 
 def test_unknown_preset_is_a_config_error():
-    with pytest.raises(ConfigError, match="unknown sudoku style"):
+    with pytest.raises(ConfigError, match="unknown style"):
         render("fancy")

@@ -8,30 +8,14 @@ dozen axis-aligned rectangles, which need no anti-aliasing because they sit on w
 from __future__ import annotations
 
 import colorsys
-import importlib.util
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from vlmdiag.errors import ConfigError
-
-PRESETS = ("clean", "varied")
-# DejaVu ships with matplotlib, so every install draws with the same fonts.
-FONTS = (
-    "DejaVuSans",
-    "DejaVuSans-Bold",
-    "DejaVuSerif",
-    "DejaVuSerif-Bold",
-    "DejaVuSansMono",
-    "DejaVuSansMono-Bold",
-)
-# WCAG's threshold for normal text: digits must stay readable on any background they sit on.
-MIN_DIGIT_CONTRAST = 4.5
-MIN_LINE_CONTRAST = 3.0
+from vlmdiag.renderers.style import FONTS, MIN_LINE_CONTRAST, MIN_TEXT_CONTRAST, check_preset, contrast_ratio, load_font
 
 
 @dataclass(frozen=True)
@@ -64,11 +48,8 @@ def render_sudoku(grid: list[list[int]], config, rng: np.random.Generator) -> tu
 
 
 def pick_style(preset: str, size: int, rng: np.random.Generator) -> SudokuStyle:
-    if preset == "clean":
-        return _clean_style(size)
-    if preset == "varied":
-        return _varied_style(size, rng)
-    raise ConfigError(f"unknown sudoku style {preset!r} (choose from: {', '.join(PRESETS)})")
+    check_preset(preset)
+    return _clean_style(size) if preset == "clean" else _varied_style(size, rng)
 
 
 def _scaled(px: float, size: int) -> int:
@@ -79,7 +60,7 @@ def _scaled(px: float, size: int) -> int:
 def _clean_style(size: int) -> SudokuStyle:
     thick = max(2, _scaled(3, size))
     return SudokuStyle(
-        font="DejaVuSans", digit_px=_scaled(24, size), bg="#ffffff", ink="#000000", line="#000000",
+        font=FONTS[0], digit_px=_scaled(24, size), bg="#ffffff", ink="#000000", line="#000000",
         thin_line="#000000", fill=None, thin=_scaled(1, size), thick=thick,
         margin=thick // 2 + _scaled(3, size),
     )
@@ -98,8 +79,8 @@ def _varied_style(size: int, rng: np.random.Generator) -> SudokuStyle:
         font=FONTS[int(rng.integers(len(FONTS)))],
         digit_px=max(6, round(cell * rng.uniform(0.5, 0.75))),
         bg=bg,
-        ink=_dark(rng, backgrounds, MIN_DIGIT_CONTRAST),
-        line=_dark(rng, backgrounds, MIN_DIGIT_CONTRAST),
+        ink=_dark(rng, backgrounds, MIN_TEXT_CONTRAST),
+        line=_dark(rng, backgrounds, MIN_TEXT_CONTRAST),
         thin_line=_dark(rng, backgrounds, MIN_LINE_CONTRAST, value=(0.0, 0.6)),
         fill=fill,
         thin=thin,
@@ -117,23 +98,12 @@ def _light(rng: np.random.Generator, saturation: float, value=(0.93, 1.0)) -> st
 
 
 def _dark(rng: np.random.Generator, backgrounds: list[str], contrast: float, value=(0.0, 0.45)) -> str:
-    """A dark colour with at least ``contrast`` against every background (redrawn until it has)."""
+    """A dark colour with at least ``contrast`` against every background, redrawn until it has
+    one; near-black always passes on these light backgrounds, so this ends after a few draws."""
     while True:
         colour = _hex(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0, 0.9), rng.uniform(*value)))
         if all(contrast_ratio(colour, b) >= contrast for b in backgrounds):
             return colour
-
-
-def contrast_ratio(a: str, b: str) -> float:
-    """WCAG contrast ratio of two '#rrggbb' colours (1 to 21)."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 def line_positions(size: int, margin: int) -> list[int]:
@@ -180,27 +150,14 @@ def _draw_digits(image: Image.Image, grid: list[list[int]], pos: list[int], styl
             image.paste(style.ink, (x, y, x + mask.width, y + mask.height), mask)
 
 
-@lru_cache(maxsize=512)
+# Six fonts times a dozen sizes times nine digits, each mask a few hundred bytes.
+@lru_cache(maxsize=4096)
 def glyph(font: str, px: int, digit: int) -> tuple[Image.Image, tuple[int, int]]:
     """Anti-aliased alpha mask of a digit cropped to its ink, and its offset from the anchor.
 
     The anchor is the font's middle ("mm"), so every digit of a font shares one baseline.
     """
     tile = Image.new("L", (2 * px, 2 * px), 0)
-    ImageDraw.Draw(tile).text((px, px), str(digit), fill=255, font=_font(font, px), anchor="mm")
+    ImageDraw.Draw(tile).text((px, px), str(digit), fill=255, font=load_font(font, px), anchor="mm")
     box = tile.getbbox() or (px, px, px + 1, px + 1)
     return tile.crop(box), (box[0] - px, box[1] - px)
-
-
-@lru_cache(maxsize=128)
-def _font(name: str, px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(_font_dir() / f"{name}.ttf"), px)
-
-
-@lru_cache(maxsize=1)
-def _font_dir() -> Path:
-    # Found without importing matplotlib, which would cost far more than a render.
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or spec.origin is None:
-        raise ConfigError("drawing sudoku digits needs matplotlib's bundled DejaVu fonts: pip install matplotlib")
-    return Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
