@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from vlmdiag.errors import ConfigError
-from vlmdiag.renderers.sudoku import line_positions, pick_style, render_sudoku
 from vlmdiag.renderers.style import MIN_TEXT_CONTRAST, contrast_ratio
+from vlmdiag.renderers.sudoku import line_positions, pick_style, render_sudoku
 
 SOLUTION = [[int(c) for c in row] for row in (
     "534678912", "672195348", "198342567", "859761423", "426853791",
@@ -110,8 +110,7 @@ def test_box_lines_are_thicker_than_cell_lines():
     params = json.loads(meta["style"])
     pos = line_positions(image.width, params["margin"])
     row = np.asarray(image)[pos[4] + 4, :, 0]  # across a cell row, above its digits
-    dark = lambda x: int(row[x] < 128)  # noqa: E731
-    widths = [sum(dark(x) for x in range(p - 3, p + 4)) for p in pos]
+    widths = [int((row[p - 3: p + 4] < 128).sum()) for p in pos]
     assert widths == [params["thick"] if k % 3 == 0 else params["thin"] for k in range(10)]
     assert params["thick"] > params["thin"]
 

@@ -27,8 +27,8 @@ def shuffled(seed: int) -> list[list[int]]:
     """Another valid solution: relabel digits, permute bands/rows within bands, stacks likewise."""
     rng = np.random.default_rng(seed)
     digits = np.concatenate(([0], rng.permutation(9) + 1))
-    order = lambda: np.concatenate([3 * b + rng.permutation(3) for b in rng.permutation(3)])  # noqa: E731
-    return digits[np.array(SOLUTION)][np.ix_(order(), order())].tolist()
+    rows, cols = (np.concatenate([3 * b + rng.permutation(3) for b in rng.permutation(3)]) for _ in range(2))
+    return digits[np.array(SOLUTION)][np.ix_(rows, cols)].tolist()
 
 
 def blanked(grid: list[list[int]], seed: int, clues: int) -> list[list[int]]:

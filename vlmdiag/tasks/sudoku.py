@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import datasets
+import numpy as np
+from PIL import Image
 
 from vlmdiag.generators.sudoku import SudokuConfig, make_puzzle
 from vlmdiag.parsing import clean, strip_thinking
@@ -36,7 +38,7 @@ _ANSWER_STEP = (
 class SudokuTask(Task):
     name = "sudoku"
     config_cls = SudokuConfig
-    meta_features = {
+    meta_features: ClassVar[dict] = {
         "clues": datasets.Value("int32"),
         "difficulty": datasets.Value("string"),
         "techniques": datasets.Value("string"),
@@ -48,10 +50,10 @@ class SudokuTask(Task):
     # Clue counts span dozens of values; difficulty already summarises how hard a puzzle is.
     breakdown_columns = ("difficulty", "style_preset")
 
-    def sample(self, config: SudokuConfig, rng) -> Sample:
+    def sample(self, config: SudokuConfig, rng: np.random.Generator) -> Sample:
         return make_puzzle(config, rng)
 
-    def render(self, sample: Sample, config: SudokuConfig, rng):
+    def render(self, sample: Sample, config: SudokuConfig, rng: np.random.Generator) -> tuple[Image.Image, dict]:
         return render_sudoku(sample.problem, config, rng)
 
     def trace(self, problem: Grid) -> Trace:
@@ -82,7 +84,7 @@ class SudokuTask(Task):
         text = clean(strip_thinking(response)) if isinstance(response, str) else ""
         perception, perception_error = _read_perception(text)
         answer, answer_error = _read_answer(text)
-        return Parsed(perception, answer, perception_error, answer_error)
+        return Parsed(perception=perception, answer=answer, perception_error=perception_error, answer_error=answer_error)
 
     def verify(self, problem: Grid, answer: Any) -> bool:
         if not _is_grid(answer, DIGITS):
@@ -240,7 +242,7 @@ def _json_cell(v: Any) -> int | None:
 
 _LATEX = re.compile(r"\\[a-zA-Z]+(?:\{[a-zA-Z*]*\})?|\\\\")
 _EMPTY_WORD = re.compile(r"\bnull\b|\bNone\b|\"\"|''")
-_ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d\s*[:.)=|-]?", re.I)
+_ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d\s*[:.)=|-]?", re.IGNORECASE)
 _LIST_MARK = re.compile(r"^\s*(?:\d\s*[.):|]|[-*+•])\s")
 _CELL = re.compile(r"[0-9]|[-._*?]")
 _RULE = re.compile(r"--|__|==|[+~]")
