@@ -56,19 +56,35 @@ def render_graph(v: int, edges: list[list[int]], config, rng: np.random.Generato
     Returns a palette ("P") image — its colours are exact, ``.convert("RGB")`` gives the RGB pixels —
     and metadata: layout actually used, number of edge crossings, style preset and concrete style.
     """
+    plan = plan_drawing(v, edges, config, rng)
+    meta = {
+        "layout": plan.layout,
+        "crossings": geometry.count_crossings(plan.points, plan.edges),
+        "style_preset": config.style,
+        "style": plan.style.to_json(),
+        "image_size": plan.size,
+    }
+    return draw(plan.points, plan.edges, plan.style, plan.size), meta
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What to draw: vertex centres in pixels, edges as an (m, 2) array, the concrete style."""
+
+    layout: str
+    points: np.ndarray
+    edges: np.ndarray
+    style: GraphStyle
+    size: int
+
+
+def plan_drawing(v: int, edges: list[list[int]], config, rng: np.random.Generator) -> Drawing:
+    """Style first, then a legible layout, all drawn from ``rng``."""
     size = int(config.image_size)
     edge_array = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     style = fit_labels(pick_style(config.style, size, rng), v, size)
     kind, points, style = place(v, edge_array, config.layout, style, size, rng)
-    image = draw(points, edge_array, style, size)
-    meta = {
-        "layout": kind,
-        "crossings": geometry.count_crossings(points, edge_array),
-        "style_preset": config.style,
-        "style": style.to_json(),
-        "image_size": size,
-    }
-    return image, meta
+    return Drawing(layout=kind, points=points, edges=edge_array, style=style, size=size)
 
 
 # -- style ---------------------------------------------------------------------------------------
