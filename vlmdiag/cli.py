@@ -145,21 +145,31 @@ def tasks():
             print(f"  --{field.name.replace('_', '-')} {shown}")
 
 
+def _click_errors(name: str) -> tuple[type, ...]:
+    """Click's exception class of that name, and typer's copy of it (newer typer vendors click)."""
+    return tuple({getattr(click.exceptions, name)} | {c for c in typer.BadParameter.__mro__ + (typer.Exit, typer.Abort)
+                                                     if c.__name__ == name})
+
+
+def fail(message: str) -> int:
+    # Plain print: rich would wrap a long message over several lines and read brackets as markup.
+    print(f"vlmdiag: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning user errors into one line and exit code 2."""
     try:
         app(args=argv, standalone_mode=False)
     except VlmdiagError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
-        return 2
-    except click.exceptions.Exit as e:
+        return fail(str(e))
+    except _click_errors("Exit") as e:
         return e.exit_code
-    except click.exceptions.Abort:
+    except _click_errors("Abort"):
         err.print("aborted")
         return 130
-    except click.ClickException as e:
-        err.print(f"[red]error:[/red] {e.format_message()}", highlight=False)
-        return 2
+    except _click_errors("ClickException") as e:
+        return fail(e.format_message())
     except KeyboardInterrupt:
         err.print("interrupted; re-run the same command to resume")
         return 130

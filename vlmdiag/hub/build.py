@@ -173,6 +173,7 @@ def shard_path(root: Path, split: str, k: int, count: int) -> Path:
 def _write_shard(args: tuple) -> int:
     task_name, config, seed, path, split, items = args
     task = get_task(task_name)
+    datasets.disable_progress_bars()  # one bar for the whole run is ours to draw
     rows = [
         make_row(task, config, seed, index, sample, attempt, with_response=split == "train_sft")
         for index, attempt, sample in items
