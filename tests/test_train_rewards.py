@@ -80,7 +80,7 @@ def test_sudoku_consistency_and_correctness():
 
 def test_reward_suite_scores_each_batch_once_and_weights_the_chosen_signal():
     seen = []
-    suite = RewardSuite(get_task("graph"), 0.25, "majority", on_scored=lambda rollouts, log: seen.append(rollouts))
+    suite = RewardSuite(get_task("graph"), 0.25, "majority", on_scored=lambda rollouts, *_: seen.append(rollouts))
     assert suite.weights() == [0.75, 0.0, 0.25, 0.0, 0.0]
     completions = [[{"role": "assistant", "content": RIGHT}], [{"role": "assistant", "content": JUNK}]]
     kwargs = dict(completions=completions, ground_truth=[json.dumps(PATH)] * 2, id=["q", "q"], prompts=None)

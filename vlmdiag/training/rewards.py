@@ -162,13 +162,14 @@ class RewardSuite:
 
     Every signal is a reward function so TRL logs each one separately (`rewards/<name>/mean`);
     only `a` and the chosen perception reward carry weight. Scoring a batch also hands the
-    rollouts to `on_scored` (the rollout log and the coupling metrics).
+    rollouts to `on_scored(rollouts, texts, log_metric, trainer_state)` (the rollout log and the
+    coupling metrics).
     """
 
     NAMES = ("a", "a_p", "majority", "consistency", "format")
 
     def __init__(self, task: Task, alpha: float, perception_reward: str,
-                 on_scored: Callable[[list[Rollout], Callable], None] | None = None):
+                 on_scored: Callable | None = None):
         check_choice(alpha, perception_reward)
         self.task, self.alpha, self.perception_reward = task, alpha, perception_reward
         self.on_scored = on_scored
@@ -184,18 +185,19 @@ class RewardSuite:
         return [self._function(name) for name in self.NAMES]
 
     def _function(self, name: str) -> Callable:
-        def reward(completions, ground_truth, id, log_metric=None, **_):  # noqa: A002 (column name)
-            rollouts = self.score(completions, ground_truth, id, log_metric)
+        def reward(completions, ground_truth, id, log_metric=None, trainer_state=None, **_):  # noqa: A002
+            rollouts = self.score(completions, ground_truth, id, log_metric, trainer_state)
             return [getattr(r, name) for r in rollouts]
 
         reward.__name__ = name
         return reward
 
-    def score(self, completions, ground_truth, ids, log_metric=None) -> list[Rollout]:
-        key = (tuple(text_of(c) for c in completions), tuple(ids))
+    def score(self, completions, ground_truth, ids, log_metric=None, trainer_state=None) -> list[Rollout]:
+        texts = tuple(text_of(c) for c in completions)
+        key = (texts, tuple(ids))
         if self._last is None or self._last[0] != key:
             rollouts = score_batch(self.task, completions, ground_truth, ids, self.alpha, self.perception_reward)
             self._last = (key, rollouts)
             if self.on_scored is not None:
-                self.on_scored(rollouts, log_metric)
+                self.on_scored(rollouts, texts, log_metric, trainer_state)
         return self._last[1]
