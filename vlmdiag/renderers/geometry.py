@@ -26,10 +26,9 @@ def pairwise_distances(points: np.ndarray) -> np.ndarray:
 
 def min_vertex_gap(points: np.ndarray) -> float:
     """Smallest distance between two distinct points (inf for fewer than two)."""
-    if len(points) < 2:
-        return float("inf")
     d = pairwise_distances(points)
-    return float(d[np.triu_indices(len(points), 1)].min())
+    np.fill_diagonal(d, np.inf)
+    return float(d.min()) if d.size else float("inf")
 
 
 def orientation(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -52,11 +51,13 @@ def segments_cross(p1: np.ndarray, p2: np.ndarray, q1: np.ndarray, q2: np.ndarra
 def count_crossings(points: np.ndarray, edges: np.ndarray) -> int:
     """Number of pairs of edges, sharing no vertex, whose straight segments cross."""
     points, edges = np.asarray(points, dtype=float), np.asarray(edges, dtype=int).reshape(-1, 2)
-    i, j = np.triu_indices(len(edges), 1)
-    e, f = edges[i], edges[j]
-    disjoint = (e[:, :1] != f).all(axis=1) & (e[:, 1:] != f).all(axis=1)
-    e, f = e[disjoint], f[disjoint]
-    return int(segments_cross(points[e[:, 0]], points[e[:, 1]], points[f[:, 0]], points[f[:, 1]]).sum())
+    # All ordered pairs at once (graphs are small): each unordered pair is counted twice.
+    e, f = edges[:, None, :], edges[None, :, :]
+    disjoint = (e[..., :1] != f).all(axis=-1) & (e[..., 1:] != f).all(axis=-1)
+    ends = points[edges]
+    a, b = ends[:, None, 0], ends[:, None, 1]
+    c, d = ends[None, :, 0], ends[None, :, 1]
+    return int((segments_cross(a, b, c, d) & disjoint).sum()) // 2
 
 
 def edge_vertex_clearance(points: np.ndarray, edges: np.ndarray) -> float:
@@ -72,7 +73,7 @@ def edge_vertex_clearance(points: np.ndarray, edges: np.ndarray) -> float:
 def boxes_overlap(boxes: np.ndarray) -> bool:
     """Whether any two (x0, y0, x1, y1) boxes share interior area."""
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
-    i, j = np.triu_indices(len(boxes), 1)
-    a, b = boxes[i], boxes[j]
-    apart = (a[:, 2] <= b[:, 0]) | (b[:, 2] <= a[:, 0]) | (a[:, 3] <= b[:, 1]) | (b[:, 3] <= a[:, 1])
-    return bool((~apart).any())
+    a, b = boxes[:, None, :], boxes[None, :, :]
+    apart = (a[..., 2] <= b[..., 0]) | (b[..., 2] <= a[..., 0]) | (a[..., 3] <= b[..., 1]) | (b[..., 3] <= a[..., 1])
+    np.fill_diagonal(apart, True)  # a box is not compared with itself
+    return not apart.all()

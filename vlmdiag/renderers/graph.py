@@ -201,9 +201,9 @@ def _snap(x: float) -> int:
 
 def draw(points: np.ndarray, edges: np.ndarray, style: GraphStyle, size: int) -> Image.Image:
     """Edges, then discs over their ends, then labels."""
-    canvas = np.full((size, size), BACKGROUND, dtype=np.float32)
+    canvas = np.full((size, size), BACKGROUND, dtype=np.uint8)
     raster.draw_segments(canvas, points[edges[:, 0]], points[edges[:, 1]], style.line_width, LINE)
     raster.draw_discs(canvas, points, style.radius, style.outline_width, LINE, FILL)
     for i, (left, top, _, _) in enumerate(label_boxes(points, style)):
         raster.stamp(canvas, raster.glyph_mask(style.font, style.font_size, str(i)), int(top), int(left), TEXT)
-    return raster.to_image(canvas, [style.background, style.line, style.fill, style.text])
+    return raster.to_image(canvas, (style.background, style.line, style.fill, style.text))

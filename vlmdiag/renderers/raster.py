@@ -9,7 +9,8 @@ a third of the bytes) and convert losslessly to RGB.
 
 Coverage is analytic: a pixel's share of a line or disc is its centre's signed distance to the
 shape's border, clamped to [0, 1] over one pixel — the usual one-pixel box-filter approximation,
-so no supersampling is needed. The kernels are compiled once with numba and cached on disk.
+so no supersampling is needed. Canvases are uint8 level arrays, blended in place and rounded at
+each layer. The kernels are compiled once with numba and cached on disk.
 """
 from __future__ import annotations
 
@@ -29,30 +30,25 @@ def chain_levels(stops: int) -> np.ndarray:
     return np.rint(np.linspace(0, LEVELS, stops)).astype(np.int64)
 
 
-def chain_palette(colours: list[str]) -> list[int]:
-    """A 256-entry flat RGB palette ramping linearly (in sRGB, as most renderers blend) through ``colours``."""
-    stops = chain_levels(len(colours))
+@lru_cache(maxsize=1024)
+def chain_palette(colours: tuple[str, ...]) -> bytes:
+    """A 256-entry RGB palette ramping linearly (in sRGB, as most renderers blend) through ``colours``."""
     points = np.array([rgb(c) for c in colours], dtype=float)
+    return np.rint(_ramp_weights(len(colours)) @ points).astype(np.uint8).tobytes()
+
+
+@lru_cache(maxsize=8)
+def _ramp_weights(stops: int) -> np.ndarray:
+    """(256, stops) interpolation weights: row i mixes the two stops around index i."""
     index = np.arange(LEVELS + 1)
-    ramp = np.stack([np.interp(index, stops, points[:, k]) for k in range(3)], axis=1)
-    return np.rint(ramp).astype(np.uint8).ravel().tolist()
+    return np.stack([np.interp(index, chain_levels(stops), np.eye(stops)[k]) for k in range(stops)], axis=1)
 
 
-def to_image(canvas: np.ndarray, colours: list[str]) -> Image.Image:
-    """Quantise a level canvas into a palette ("P") image whose ramp runs through ``colours``."""
-    levels = quantise(canvas)
-    image = Image.frombytes("P", (levels.shape[1], levels.shape[0]), levels.tobytes())
-    image.putpalette(chain_palette(colours))
+def to_image(canvas: np.ndarray, colours: tuple[str, ...]) -> Image.Image:
+    """A palette ("P") image of a level canvas, its palette ramping through ``colours``."""
+    image = Image.frombytes("P", (canvas.shape[1], canvas.shape[0]), canvas.tobytes())
+    image.putpalette(chain_palette(tuple(colours)))
     return image
-
-
-@numba.njit(cache=True)
-def quantise(canvas: np.ndarray) -> np.ndarray:
-    out = np.empty(canvas.shape, np.uint8)
-    for y in range(canvas.shape[0]):
-        for x in range(canvas.shape[1]):
-            out[y, x] = np.uint8(min(max(canvas[y, x], 0.0), 255.0) + 0.5)
-    return out
 
 
 @numba.njit(cache=True)
@@ -67,27 +63,33 @@ def draw_segments(canvas: np.ndarray, starts: np.ndarray, ends: np.ndarray, widt
     for k in range(starts.shape[0]):
         ax, ay, bx, by = starts[k, 0], starts[k, 1], ends[k, 0], ends[k, 1]
         dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
+        length = np.sqrt(dx * dx + dy * dy)
+        if length == 0.0:
+            continue
+        inv2 = 1.0 / (length * length)
+        nx, ny = -dy / length, dx / length  # unit normal: distance to the line is linear in x and y
         y0, y1 = max(int(min(ay, by) - reach), 0), min(int(max(ay, by) + reach) + 1, h)
         x0, x1 = max(int(min(ax, bx) - reach), 0), min(int(max(ax, bx) + reach) + 1, w)
-        # Unit normal; each row only needs the x-interval where the band around the line crosses it.
-        norm = np.sqrt(length2)
-        nx, ny = (-dy / norm, dx / norm) if norm > 0 else (0.0, 1.0)
         for y in range(y0, y1):
-            cy = y + 0.5
+            py = y + 0.5 - ay
             lo, hi = x0, x1
-            if abs(nx) > 1e-9:
-                u = ax + (-reach - ny * (cy - ay)) / nx - 0.5
-                v = ax + (reach - ny * (cy - ay)) / nx - 0.5
+            if abs(nx) > 1e-9:  # only the x-interval where the band around the line crosses this row
+                u, v = (-reach - ny * py) / nx + ax - 0.5, (reach - ny * py) / nx + ax - 0.5
                 lo, hi = max(x0, int(min(u, v)) - 1), min(x1, int(max(u, v)) + 2)
             for x in range(lo, hi):
-                px, py = x + 0.5 - ax, cy - ay
-                t = (px * dx + py * dy) / length2 if length2 > 0 else 0.0
-                t = min(max(t, 0.0), 1.0)
-                ex, ey = px - t * dx, py - t * dy
-                cover = min(max(reach - np.sqrt(ex * ex + ey * ey), 0.0), 1.0)
-                if cover * level > canvas[y, x]:
-                    canvas[y, x] = cover * level
+                px = x + 0.5 - ax
+                t = (px * dx + py * dy) * inv2
+                if 0.0 <= t <= 1.0:
+                    d = abs(px * nx + py * ny)
+                else:  # past an end: distance to that end point (round cap)
+                    t = min(max(t, 0.0), 1.0)
+                    ex, ey = px - t * dx, py - t * dy
+                    d = np.sqrt(ex * ex + ey * ey)
+                cover = reach - d
+                if cover > 0.0:
+                    value = np.uint8(min(cover, 1.0) * level + 0.5)
+                    if value > canvas[y, x]:
+                        canvas[y, x] = value
 
 
 @numba.njit(cache=True)
@@ -105,15 +107,17 @@ def draw_discs(canvas: np.ndarray, centres: np.ndarray, radius: float, ring: flo
         y0, y1 = max(int(cy - radius - 1), 0), min(int(cy + radius) + 2, h)
         x0, x1 = max(int(cx - radius - 1), 0), min(int(cx + radius) + 2, w)
         for y in range(y0, y1):
+            ey = y + 0.5 - cy
             for x in range(x0, x1):
-                ex, ey = x + 0.5 - cx, y + 0.5 - cy
+                ex = x + 0.5 - cx
                 d = np.sqrt(ex * ex + ey * ey)
-                outer_cover = min(max(radius + 0.5 - d, 0.0), 1.0)
-                if outer_cover == 0.0:
+                outer_cover = min(radius + 0.5 - d, 1.0)
+                if outer_cover <= 0.0:
                     continue
                 inner_cover = min(max(inner + 0.5 - d, 0.0), 1.0)
-                canvas[y, x] = ((1.0 - outer_cover) * canvas[y, x] + (outer_cover - inner_cover) * ring_level
-                                + inner_cover * fill_level)
+                value = ((1.0 - outer_cover) * canvas[y, x] + (outer_cover - inner_cover) * ring_level
+                         + inner_cover * fill_level)
+                canvas[y, x] = np.uint8(value + 0.5)
 
 
 @numba.njit(cache=True)
@@ -123,7 +127,7 @@ def stamp(canvas: np.ndarray, mask: np.ndarray, top: int, left: int, level: floa
     for y in range(max(top, 0), min(top + mask.shape[0], h)):
         for x in range(max(left, 0), min(left + mask.shape[1], w)):
             a = mask[y - top, x - left] / 255.0
-            canvas[y, x] += a * (level - canvas[y, x])
+            canvas[y, x] = np.uint8(canvas[y, x] + a * (level - canvas[y, x]) + 0.5)
 
 
 @lru_cache(maxsize=4096)
