@@ -78,12 +78,12 @@ def run_sft(model_name: str, data: str, out: Path, options: SFTOptions, tuning: 
     from vlmdiag.training.collate import SpanCollator
     from vlmdiag.training.sft import SpanSFTConfig, SpanSFTTrainer
 
-    rows = load_split(data, "train_sft", schedule.limit)
-    single_task(rows)
     config = SpanSFTConfig(**schedule.trainer_args(out), span_loss=options.loss, span_lambda=options.lam,
                            ngdiff_every=options.ngdiff_every, ngdiff_smoothing=options.ngdiff_smoothing,
                            ngdiff_low=options.ngdiff_clamp[0], ngdiff_high=options.ngdiff_clamp[1],
                            max_length=options.max_length)
+    rows = load_split(data, "train_sft", schedule.limit)
+    single_task(rows)
     model, processor = _prepare(model_name, tuning)
     trainer = SpanSFTTrainer(model=model, args=config, train_dataset=rows, processing_class=processor,
                              data_collator=SpanCollator(processor, options.max_length),

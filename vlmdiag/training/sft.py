@@ -40,6 +40,11 @@ class SpanSFTConfig(SFTConfig):
             raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got {self.span_loss!r}")
         if not 0.0 <= self.span_lambda <= 1.0:
             raise ConfigError(f"--lam must be in [0, 1], got {self.span_lambda}")
+        self.lambda_controller()  # checks the NGDiff settings now, before any model is loaded
+
+    def lambda_controller(self) -> ngdiff.LambdaController:
+        return ngdiff.LambdaController(self.ngdiff_every, self.ngdiff_smoothing, self.ngdiff_low, self.ngdiff_high,
+                                       self.span_lambda)
 
 
 class SpanSFTTrainer(SFTTrainer):
@@ -52,8 +57,7 @@ class SpanSFTTrainer(SFTTrainer):
         self.loss_is_scaled_for_ga = True
         self.step_counts = (0, 0)
         self._refresh_pending = False
-        self.lam = ngdiff.LambdaController(cfg.ngdiff_every, cfg.ngdiff_smoothing, cfg.ngdiff_low,
-                                           cfg.ngdiff_high, cfg.span_lambda)
+        self.lam = cfg.lambda_controller()
         if cfg.span_loss == "ngdiff":
             if self.accelerator.num_processes > 1:
                 raise ConfigError("--loss ngdiff runs on one process (its gradients bypass DDP's all-reduce)")
