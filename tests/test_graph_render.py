@@ -158,11 +158,26 @@ def test_failed_layouts_fall_back_to_a_legible_circle(monkeypatch):
 
 @pytest.mark.parametrize("size,most", [(200, 10), (448, 20), (1024, 20)])
 def test_circle_radius_cap_makes_every_circle_legible(size, most):
+    rng = np.random.default_rng(size)
     for v in range(2, most + 1):
-        style = G.fit_labels(G.pick_style("varied", size, rng_for(v, size)), v, size)
-        style = G.shrink_for_circle(style, v, size)
-        points = layout.circular(v, size, G.border(size) + style.radius, rng_for(v, 1))
-        assert_legible(G.Drawing("circular", points, np.array(complete(v)).reshape(-1, 2), style, size))
+        for edges in (complete(v), random_graph(rng, v, v)):
+            edges = np.array(edges).reshape(-1, 2)
+            style = G.fit_labels(G.pick_style("varied", size, rng_for(v, size)), v, size)
+            style = G.shrink_for_circle(style, v, edges, size)
+            points = layout.circular(v, size, G.border(size) + style.radius, rng_for(v, 1))
+            assert_legible(G.Drawing("circular", points, edges, style, size))
+
+
+def test_sparse_graphs_keep_larger_vertices_on_a_circle():
+    v, lw = 20, 2.0
+    matching = np.array([[i, i + v // 2] for i in range(v // 2)])  # diameters: far from every vertex
+    worst = G.circle_radius_cap(v, np.array(complete(v)), 448, lw)
+    assert G.circle_radius_cap(v, matching, 448, lw) > 2 * worst
+    assert G.circle_radius_cap(v, np.zeros((0, 2), dtype=int), 448, lw) >= G.circle_radius_cap(v, matching, 448, lw)
+    # The worst case is the closed form: an edge skipping one vertex passes 2R·sin²(π/v) from it.
+    reach, s = 448 / 2 - G.border(448), math.sin(math.pi / v)
+    closed = (2 * reach * s * s - lw / 2) / (1 + G.CLEARANCE + 2 * s * s)
+    assert worst == pytest.approx(closed, abs=0.011)
 
 
 def test_any_layout_uses_all_three():

@@ -4,7 +4,7 @@ A layout is kept only if it is legible — vertices well apart, labels apart, no
 or grazing a vertex it does not join. Spring and random layouts are first nudged towards that
 (``layout.untangle``); one that still fails is drawn again (a bounded number of times), then the
 drawing falls back to a circle, which is made valid by construction: the vertex radius is capped
-so that even the chord nearest a vertex clears it.
+so that even the edge passing nearest a vertex clears it.
 """
 from __future__ import annotations
 
@@ -115,19 +115,21 @@ def fit_labels(style: GraphStyle, v: int, size: int) -> GraphStyle:
     raise ConfigError(f"image-size {size} is too small to label {v} vertices legibly; use a larger image-size")
 
 
-def circle_radius_cap(v: int, size: int, line_width: float) -> float:
-    """Largest vertex radius for which a circular layout of v vertices passes every check.
+def circle_radius_cap(v: int, edges: np.ndarray, size: int, line_width: float) -> float:
+    """Largest vertex radius for which the circular layout of this graph passes every check.
 
-    With vertices on a circle of radius R, the nearest vertices are 2R·sin(π/v) apart and the chord
-    nearest a vertex it does not join (from one neighbour to the other) passes 2R·sin²(π/v) away.
-    R itself shrinks as the radius grows (R = size/2 - BORDER - r), hence the linear solves.
+    On a circle of radius R every distance in the drawing is R times its value on the unit circle:
+    neighbours are R·2sin(π/v) apart, and edges pass some R·c from the vertices they do not join
+    (c is 2sin²(π/v) at worst, for an edge skipping one vertex; sparse graphs often do better).
+    R shrinks as the vertex radius r grows (R = size/2 - border - r): each check bounds r linearly.
     """
     if v < 2:
         return math.inf
-    reach, s = size / 2 - border(size), math.sin(math.pi / v)
-    by_gap = 2 * reach * s / (2 + GAP + 2 * s)
-    by_chord = (2 * reach * s * s - line_width / 2) / (1 + CLEARANCE + 2 * s * s) if v > 2 else math.inf
-    return math.floor(min(by_gap, by_chord) * 100) / 100
+    unit = layout.on_circle(v, 0.0)
+    reach, gap, clear = size / 2 - border(size), geometry.min_vertex_gap(unit), geometry.edge_vertex_clearance(unit, edges)
+    by_gap = reach * gap / (2 + GAP + gap)
+    by_edges = (reach * clear - line_width / 2) / (1 + CLEARANCE + clear) if math.isfinite(clear) else math.inf
+    return math.floor(min(by_gap, by_edges) * 100) / 100
 
 
 # -- layout --------------------------------------------------------------------------------------
@@ -153,16 +155,16 @@ def place(v: int, edges: np.ndarray, wanted: str, style: GraphStyle, size: int,
             if layout.untangle(points, edges, gap, clearance, inset, size - inset, UNTANGLE_ROUNDS) \
                     and legible(points, edges, style):
                 return wanted, points, style
-    style = shrink_for_circle(style, v, size)
+    style = shrink_for_circle(style, v, edges, size)
     points = layout.circular(v, size, border(size) + style.radius, rng)
     if not legible(points, edges, style):
         raise VlmdiagError(f"internal error: the circular layout of {v} vertices failed its own checks")
     return "circular", points, style
 
 
-def shrink_for_circle(style: GraphStyle, v: int, size: int) -> GraphStyle:
+def shrink_for_circle(style: GraphStyle, v: int, edges: np.ndarray, size: int) -> GraphStyle:
     """The style with vertices (outline and font in proportion) small enough for a valid circle."""
-    cap = circle_radius_cap(v, size, style.line_width)
+    cap = circle_radius_cap(v, edges, size, style.line_width)
     if style.radius <= cap:
         return style
     shrink = cap / style.radius

@@ -18,9 +18,13 @@ RANDOM_CANDIDATES = 64
 
 def circular(v: int, size: int, inset: float, rng: np.random.Generator) -> np.ndarray:
     """Vertices in label order on the largest circle that fits, turned by a random angle."""
-    angles = rng.uniform(0.0, 2 * math.pi) + 2 * math.pi * np.arange(v) / v
-    radius = size / 2 - inset
-    return size / 2 + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return size / 2 + (size / 2 - inset) * on_circle(v, rng.uniform(0.0, 2 * math.pi))
+
+
+def on_circle(v: int, turn: float) -> np.ndarray:
+    """v points evenly spaced on the unit circle, the first at angle ``turn``."""
+    angles = turn + 2 * math.pi * np.arange(v) / v
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
 def random_spread(v: int, size: int, inset: float, spacing: float, rng: np.random.Generator) -> np.ndarray | None:
