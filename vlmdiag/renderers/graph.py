@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PIL import Image
 
-from vlmdiag.errors import ConfigError, VlmdiagError
+from vlmdiag.errors import ConfigError
 from vlmdiag.renderers import geometry, layout, raster
 from vlmdiag.renderers.style import pick_font, pick_palette
 
@@ -126,7 +126,8 @@ def circle_radius_cap(v: int, edges: np.ndarray, size: int, line_width: float) -
     if v < 2:
         return math.inf
     unit = layout.on_circle(v, 0.0)
-    reach, gap, clear = size / 2 - border(size), geometry.min_vertex_gap(unit), geometry.edge_vertex_clearance(unit, edges)
+    gap, clear = geometry.min_vertex_gap(unit), geometry.edge_vertex_clearance(unit, edges)
+    reach = size / 2 - border(size)
     by_gap = reach * gap / (2 + GAP + gap)
     by_edges = (reach * clear - line_width / 2) / (1 + CLEARANCE + clear) if math.isfinite(clear) else math.inf
     return math.floor(min(by_gap, by_edges) * 100) / 100
@@ -158,7 +159,7 @@ def place(v: int, edges: np.ndarray, wanted: str, style: GraphStyle, size: int,
     style = shrink_for_circle(style, v, edges, size)
     points = layout.circular(v, size, border(size) + style.radius, rng)
     if not legible(points, edges, style):
-        raise VlmdiagError(f"internal error: the circular layout of {v} vertices failed its own checks")
+        raise RuntimeError(f"bug: the circular layout of {v} vertices failed its own checks")
     return "circular", points, style
 
 
