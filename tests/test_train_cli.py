@@ -44,19 +44,21 @@ def model_dir(tmp_path_factory):
     return str(tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "qwen"))
 
 
-def generate_from(checkpoint: str) -> str:
-    """Load a checkpoint as `vlmdiag eval --backend hf` would (model + processor) and generate."""
+def generate_from(checkpoint: str):
+    """Load a checkpoint with the evaluation harness's hf backend and generate a few tokens."""
+    import io
+
     from PIL import Image
-    from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from vlmdiag.training.collate import user_turn
+    from vlmdiag.eval.backends.base import Sampling
+    from vlmdiag.eval.backends.hf import HFBackend
+    from vlmdiag.eval.requests import Request
 
-    processor = AutoProcessor.from_pretrained(checkpoint)
-    model = AutoModelForImageTextToText.from_pretrained(checkpoint)
-    prompt = processor.apply_chat_template(user_turn("List the edges."), add_generation_prompt=True, tokenize=False)
-    inputs = processor(images=[Image.new("RGB", (56, 56), "white")], text=[prompt], return_tensors="pt")
-    ids = model.generate(**inputs, max_new_tokens=4, do_sample=False)
-    return processor.tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:])
+    png = io.BytesIO()
+    Image.new("RGB", (56, 56), "white").save(png, format="PNG")
+    request = Request(row=0, id="x", mode="e2e", variant=None, prompt="List the edges.", image=png.getvalue(),
+                      prefill=None, seed=0)
+    return HFBackend(checkpoint).generate([request], Sampling(max_tokens=4))[0]
 
 
 def test_train_sft_span_writes_a_checkpoint_that_loads_and_generates(model_dir, graph_data, tmp_path):
@@ -67,7 +69,8 @@ def test_train_sft_span_writes_a_checkpoint_that_loads_and_generates(model_dir, 
     steps = [h for h in logs if "loss_perception" in h]
     assert len(steps) == 2 and all(h["lambda"] == 0.2 for h in steps)
     assert json.loads((out / "recipe.json").read_text())["loss"] == "span"
-    assert isinstance(generate_from(str(out)), str)
+    generation = generate_from(str(out))
+    assert generation.error is None and len(generation.texts) == 1
 
 
 def test_train_sft_ngdiff_with_lora_and_frozen_vision_saves_merged_weights(model_dir, graph_data, tmp_path):
