@@ -126,3 +126,24 @@ def test_rollouts_are_read_from_a_folder_and_split_by_task(tmp_path):
     tables = by_task(loaded)
     assert set(tables) == {"graph", "sudoku"} and tables["graph"]["n"] == 3
     assert tables["sudoku"]["reward~perception"] == pytest.approx(1.0)
+
+
+def test_rollout_log_appends_records_and_logs_the_finite_coupling_statistics(tmp_path):
+    pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from vlmdiag.training.grpo import RolloutLog
+
+    log = RolloutLog(tmp_path, window=4)
+    logged: dict[str, float] = {}
+    first = scored([RIGHT, MISREAD, BAD_REASONING])
+    second = scored([JUNK, RIGHT])
+    log(first, ["r", "m", "b"], lambda k, v: logged.update({k: v}), SimpleNamespace(global_step=0))
+    log(second, ["j", "r"], lambda k, v: logged.update({k: v}), SimpleNamespace(global_step=1))
+    lines = [json.loads(line) for line in (tmp_path / "rollouts.jsonl").read_text().splitlines()]
+    assert [r["completion"] for r in lines] == ["r", "m", "b", "j", "r"]
+    assert [r["step"] for r in lines] == [0, 0, 0, 1, 1]
+    window = coupling(lines[-4:])  # the window keeps the latest four
+    assert logged["coupling/reward~perception"] == pytest.approx(window["reward~perception"])
+    assert logged["coupling/consistency~perception"] == pytest.approx(window["consistency~perception"])
+    assert all(math.isfinite(v) for v in logged.values())
