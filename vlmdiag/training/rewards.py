@@ -194,7 +194,9 @@ class RewardSuite:
 
     def score(self, completions, ground_truth, ids, log_metric=None, trainer_state=None) -> list[Rollout]:
         texts = tuple(text_of(c) for c in completions)
-        key = (texts, tuple(ids))
+        # TRL hands every reward function the same list object for one batch; the texts guard
+        # against that object's id being reused by a later batch.
+        key = (id(completions), texts, tuple(ids))
         if self._last is None or self._last[0] != key:
             rollouts = score_batch(self.task, completions, ground_truth, ids, self.alpha, self.perception_reward)
             self._last = (key, rollouts)
