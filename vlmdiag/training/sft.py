@@ -101,7 +101,9 @@ class SpanSFTTrainer(SFTTrainer):
         # λ compares the gradients of this micro-batch's span *means*; rescale from step-wide counts.
         norm_p = ngdiff.grad_norm(g_p) * n_p / max(sums.n_perception, 1)
         norm_r = ngdiff.grad_norm(g_r) * n_r / max(sums.n_reasoning, 1)
-        lam = self.lam.update(norm_p, norm_r)
+        # A micro-batch without one of the spans (e.g. truncated) says nothing about their balance.
+        measured = sums.n_perception > 0 and sums.n_reasoning > 0
+        lam = self.lam.update(norm_p, norm_r) if measured else self.lam.value
         ngdiff.accumulate(params, g_p, g_r, lam)
         self._record(sums, lam=lam, norms=(norm_p, norm_r))
         lp, lr = span_means(sums, n_p, n_r)
