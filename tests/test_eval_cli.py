@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from vlmdiag.errors import VlmdiagError
 from vlmdiag.eval.cli import app
+from vlmdiag.eval.records import read_records
 from vlmdiag.eval.runner import RECORDS, RESULTS
 from vlmdiag.tasks import get_task
 from vlmdiag.testing import tiny_dataset
@@ -48,7 +49,7 @@ def test_eval_score_report_round_trip(data, tmp_path):
     (run,) = (tmp_path / "runs").iterdir()
     assert json.loads((run / RESULTS).read_text())["metrics"]["a"]["successes"] == 3
 
-    records = [json.loads(line) for line in (run / RECORDS).read_text().splitlines()]
+    records = read_records(run / RECORDS)
     (run / RECORDS).write_text("".join(json.dumps(dict(r, correct=True)) + "\n" for r in records))
     assert invoke("score", tmp_path / "runs").exit_code == 0
     assert json.loads((run / RESULTS).read_text())["metrics"]["a"]["successes"] == 3

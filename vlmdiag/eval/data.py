@@ -39,7 +39,7 @@ def load_eval_data(data: str, split: str = "test", revision: str | None = None,
     if local and revision:
         raise VlmdiagError("--data-revision applies to Hub datasets, not to a local folder")
     try:
-        rows = datasets.load_dataset(str(data), split=split, revision=None if local else revision)
+        rows = _load(datasets, data, split, revision, local)
     except ValueError as e:  # unknown split
         raise VlmdiagError(f"cannot read split {split!r} of {data}: {e}") from None
     except FileNotFoundError:
@@ -61,9 +61,19 @@ def load_eval_data(data: str, split: str = "test", revision: str | None = None,
     return EvalData(rows, str(data), split, revision, fingerprint, tasks.pop())
 
 
+def _load(datasets, data: str, split: str, revision: str | None, local: bool):
+    shards = sorted((Path(data) / "data").glob(f"{split}-*.parquet")) if local else []
+    if shards:
+        # The `vlmdiag generate` layout, named exactly: datasets' own split inference also matches
+        # split names anywhere in the absolute path (a folder under ".../test_runs/" puts every
+        # shard in `test`).
+        return datasets.load_dataset("parquet", data_files={split: [str(p) for p in shards]}, split=split)
+    return datasets.load_dataset(str(data), split=split, revision=revision)
+
+
 def _folder_digest(folder: Path, split: str) -> str:
     """Digest of the split's data files: any change to the rows changes it."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.startswith(split) and
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.startswith(f"{split}-") and
                    p.suffix in {".parquet", ".arrow", ".jsonl", ".json", ".csv"})
     digest = hashlib.sha256()
     for path in files:

@@ -46,8 +46,9 @@ class RecordLog:
 
 
 def dumps(record: dict) -> str:
+    # ASCII only: raw U+2028 or U+0085 in a line would split it for readers that use splitlines().
     # default=str: parsed values the task returns (tuples, sets) are written for reading only.
-    return json.dumps(record, ensure_ascii=False, default=str)
+    return json.dumps(record, default=str)
 
 
 def read_records(path: Path) -> list[dict]:

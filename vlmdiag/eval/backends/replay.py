@@ -27,7 +27,7 @@ class ReplayBackend(Backend):
         raw = path.read_bytes()
         self.model, self.digest = model or path.stem, hashlib.sha256(raw).hexdigest()
         self.responses: dict[tuple[str, str], dict[int, str]] = {}
-        for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        for number, line in enumerate(raw.decode("utf-8").split("\n"), 1):
             if line.strip():
                 self._add(number, line, path)
 
