@@ -20,7 +20,7 @@ LAYOUTS = ("circular", "spring", "random", "any")
 STYLES = ("clean", "varied")
 # Planted graphs without a forced clique are tried this many times before the last attempt, which
 # plants a clique and so cannot miss: generation always ends.
-ATTEMPTS = 24
+ATTEMPTS = 8
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,9 @@ def _read_perception(text: str) -> tuple[list | None, str | None]:
 def _edges_in(part: str) -> tuple[list | None, str | None]:
     first = first_json(part, "[")
     if isinstance(first, list) and not _is_pair(first):
-        bad = next((x for x in first if not _is_pair(x)), None)
-        if bad is not None:
-            return None, f"{json.dumps(bad)[:40]} is not a pair of vertex numbers"
+        bad = [n for n, x in enumerate(first, 1) if not _is_pair(x)]
+        if bad:
+            return None, f"item {bad[0]} of the edge list is not a pair of vertex numbers"
         return _normalise(first), None
     found = [(a or c, b or d) for a, b, c, d in _PAIR.findall(part)]
     if not found:
@@ -216,6 +216,8 @@ def _from_pairs(items) -> tuple[dict | None, str | None]:
             return None, f"vertex {vertex} has no readable colour ({str(value)[:20]!r})"
         if colouring.setdefault(vertex, colour) != colour:
             return None, f"vertex {vertex} is given two colours"
+    if not colouring:
+        return None, "the colouring is empty"
     return colouring, None
 
 
