@@ -46,7 +46,7 @@ def chi_by_enumeration(v: int, edges: list) -> int:
 def random_graph(rng: np.random.Generator, v: int) -> list[list[int]]:
     pairs = [[i, j] for i in range(v) for j in range(i + 1, v)]
     keep = rng.random(len(pairs)) < rng.random()
-    return [p for p, k in zip(pairs, keep) if k]
+    return [p for p, k in zip(pairs, keep, strict=True) if k]
 
 
 def assert_optimal(v: int, edges: list, chi: int, colouring: list[int]) -> None:
@@ -268,7 +268,7 @@ def test_sampling_is_a_pure_function_of_the_rng():
     again = [sample_graph(config, rng_for(5, i)) for i in range(50)]
     assert first == again
     other = [sample_graph(config, rng_for(6, i)) for i in range(50)]
-    assert sum(a.problem == b.problem for a, b in zip(first, other)) < 3
+    assert sum(a.problem == b.problem for a, b in zip(first, other, strict=True)) < 3
 
 
 def test_feasible_sizes_skip_vertex_counts_that_cannot_host_the_chromatic_number():

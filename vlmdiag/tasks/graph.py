@@ -93,14 +93,20 @@ class GraphTask(Task):
                       perception_error=perception_error, answer_error=answer_error)
 
     def verify(self, problem: dict, answer: object) -> bool:
-        if not isinstance(answer, dict) or not all(isinstance(c, str) for c in answer.values()):
+        """Every vertex 0..v-1 (and nothing else) coloured, edges bichromatic, exactly c colours.
+
+        Colours are compared as strings, so the letters are names, not a requirement.
+        """
+        # type() rather than isinstance: True would pass for vertex 1.
+        if not isinstance(answer, dict) or any(type(k) is not int for k in answer):
             return False
-        if {k for k in answer if type(k) is int} != set(range(problem["v"])) or len(answer) != problem["v"]:
+        if set(answer) != set(range(problem["v"])) or not all(isinstance(c, str) for c in answer.values()):
             return False
         proper = all(answer[i] != answer[j] for i, j in problem["edges"])
         return proper and len(set(answer.values())) == problem["c"]
 
     def score_perception(self, problem: dict, perception: list | None) -> dict[str, float]:
+        """Exact edge-set match plus edge precision, recall and F1 (an empty set matches only itself)."""
         if perception is None:
             return {"exact": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
         truth = {tuple(e) for e in problem["edges"]}
