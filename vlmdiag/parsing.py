@@ -30,24 +30,32 @@ def section(text: str, label: str) -> str | None:
     return text[matches[-1].end():]
 
 
-def json_values(text: str, opener: str) -> list:
-    """Every outermost JSON value starting with ``opener`` ('[' or '{'), in order of appearance.
+def json_spans(text: str, opener: str, window: int = 4000, max_opens: int = 256) -> list[tuple[int, Any]]:
+    """(position, value) for every outermost JSON value starting with ``opener`` ('[' or '{').
 
-    Single quotes are accepted (models write Python literals) by a retry with them swapped.
+    Single quotes are accepted (models write Python literals) by a second reading with them swapped.
+    Each candidate is read from a bounded window holding at most ``max_opens`` openers, which keeps
+    degenerate output ("[[[[…" or endless open lists) linear to scan.
     """
-    decoder = json.JSONDecoder()
-    values, pos = [], text.find(opener)
+    decoder, found, pos = json.JSONDecoder(), [], text.find(opener)
     while pos != -1:
+        parts = text[pos: pos + window].split(opener, max_opens + 1)
+        candidate = opener.join(parts[: max_opens + 1])
         end = None
-        for candidate in (text, text.replace("'", '"')):
+        for reading in (candidate, candidate.replace("'", '"')) if "'" in candidate else (candidate,):
             try:
-                value, end = decoder.raw_decode(candidate, pos)
+                value, end = decoder.raw_decode(reading)
             except (ValueError, RecursionError):
                 continue
-            values.append(value)
+            found.append((pos, value))
             break
-        pos = text.find(opener, end if end is not None else pos + 1)
-    return values
+        pos = text.find(opener, pos + end if end is not None else pos + 1)
+    return found
+
+
+def json_values(text: str, opener: str) -> list:
+    """The values of json_spans, in order of appearance."""
+    return [value for _, value in json_spans(text, opener)]
 
 
 def first_json(text: str, opener: str) -> Any:

@@ -7,7 +7,6 @@ each hold nine cells, and the two candidate lists are merged by position in the 
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, ClassVar
 
@@ -16,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from vlmdiag.generators.sudoku import SudokuConfig, make_puzzle
-from vlmdiag.parsing import clean, strip_thinking
+from vlmdiag.parsing import clean, json_spans, strip_thinking
 from vlmdiag.renderers.sudoku import render_sudoku
 from vlmdiag.tasks.base import ANSWER, PERCEPTION, REASONING, Parsed, Sample, Task, Trace
 from vlmdiag.traces.sudoku import format_grid, sudoku_trace
@@ -167,36 +166,15 @@ def _pick(region: str, first: bool, part: str) -> tuple[Grid | None, str | None]
 
 # -- grids written as JSON -------------------------------------------------------------------------
 
-# A 9x9 grid written as JSON, however spaced or wrapped, is shorter and has fewer lists.
-_JSON_WINDOW, _JSON_LISTS = 4000, 16
+_JSON_LISTS = 16
 _BLANK_STRINGS = frozenset({"", "-", ".", "_", "0", "*", "?", "x", "null", "none"})
 
 
 def _json_grids(text: str) -> list[tuple[int, Grid]]:
     """(position, grid) for every outermost JSON list in ``text`` that reads as a 9x9 grid."""
-    decoder, found, pos = json.JSONDecoder(), [], text.find("[")
-    while pos != -1:
-        window = _json_window(text, pos)
-        end = None
-        # Models also write Python literals, hence a second reading with single quotes swapped.
-        for reading in (window, window.replace("'", '"')) if "'" in window else (window,):
-            try:
-                value, end = decoder.raw_decode(reading)
-            except (ValueError, RecursionError):
-                continue
-            grid = _json_grid(value)
-            if grid is not None:
-                found.append((pos, grid))
-            break
-        pos = text.find("[", pos + end if end is not None else pos + 1)
-    return found
-
-
-def _json_window(text: str, pos: int) -> str:
-    """The text a grid starting at ``pos`` could span. Bounding its length and its number of
-    lists keeps degenerate output ("[[[[..." or endless open lists) linear to scan."""
-    parts = text[pos: pos + _JSON_WINDOW].split("[", _JSON_LISTS + 1)
-    return "[".join(parts[: _JSON_LISTS + 1])
+    # A 9x9 grid has ten lists at most, however spaced; a few spare for [[[...]]] wrappers.
+    spans = json_spans(text, "[", max_opens=_JSON_LISTS)
+    return [(pos, grid) for pos, value in spans if (grid := _json_grid(value)) is not None]
 
 
 def _json_grid(value: Any) -> Grid | None:
