@@ -126,3 +126,14 @@ def test_card_has_hub_metadata_and_documents_the_run(tmp_path):
 def test_impossible_split_sizes_are_refused(n, test, rl):
     with pytest.raises(VlmdiagError):
         split_sizes(n, test, rl)
+
+
+def test_regenerated_folder_loads_its_new_rows_not_a_cached_copy(tmp_path):
+    # datasets caches a local folder by its base name and card metadata: the card's sizes must
+    # change with the content, or the second load would return the first run's rows.
+    out = generate_dataset(plan(seed=0), tmp_path / "same")
+    first = datasets.load_dataset(str(out))["train_sft"]["id"]
+    generate_dataset(plan(seed=5), out, overwrite=True)
+    assert datasets.load_dataset(str(out))["train_sft"]["id"] != first
+    other = generate_dataset(plan(n=12, seed=0), tmp_path / "elsewhere" / "same")
+    assert len(datasets.load_dataset(str(other))["train_sft"]) == 2

@@ -32,7 +32,31 @@ def size_category(n: int) -> str:
     return "n>1M"
 
 
-def metadata(plan) -> dict:
+def dataset_info(folder: Path, plan) -> dict:
+    """The card's ``dataset_info``: features and per-split rows and bytes.
+
+    Besides informing the Hub viewer, this matters locally: ``datasets`` keys its cache of a local
+    folder on the card's metadata and the folder's base name only, so without content-dependent
+    sizes a regenerated ``data/graph`` would load the previous run's cached rows.
+    """
+    from vlmdiag.hub.build import features
+    from vlmdiag.tasks import get_task
+
+    splits = []
+    for split, size in plan.sizes.items():
+        if size:
+            files = sorted((Path(folder) / "data").glob(f"{split}-*.parquet"))
+            splits.append({"name": split, "num_bytes": sum(f.stat().st_size for f in files), "num_examples": size})
+    total = sum(s["num_bytes"] for s in splits)
+    return {
+        "features": features(get_task(plan.task))._to_yaml_list(),
+        "splits": splits,
+        "download_size": total,
+        "dataset_size": total,
+    }
+
+
+def metadata(folder: Path, plan) -> dict:
     n = sum(plan.sizes.values())
     return {
         "license": "cc-by-4.0",
@@ -49,10 +73,11 @@ def metadata(plan) -> dict:
                 ],
             }
         ],
+        "dataset_info": dataset_info(folder, plan),
     }
 
 
-def render_card(plan) -> str:
+def render_card(folder: Path, plan) -> str:
     from vlmdiag import __version__
 
     body = template(plan.task, fallback="generic").substitute(
@@ -63,12 +88,12 @@ def render_card(plan) -> str:
         splits="\n".join(f"| {split} | {size} |" for split, size in plan.sizes.items()),
         common=template("common").substitute(task=plan.task),
     )
-    head = yaml.safe_dump(metadata(plan), sort_keys=False)
+    head = yaml.safe_dump(metadata(folder, plan), sort_keys=False)
     return f"---\n{head}---\n\n{body}"
 
 
 def write_card(folder: Path, plan) -> None:
     path = Path(folder) / "README.md"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_card(plan))
+    tmp.write_text(render_card(folder, plan))
     os.replace(tmp, path)
