@@ -157,6 +157,20 @@ def fail(message: str) -> int:
     return 2
 
 
+def _mount() -> None:
+    """The evaluation and training commands live beside their code; they import torch lazily."""
+    from vlmdiag.eval.cli import app as eval_app
+    from vlmdiag.training.cli import diagnose_app, train_app
+
+    for command in eval_app.registered_commands:
+        app.registered_commands.append(command)
+    app.add_typer(train_app, name="train")
+    app.add_typer(diagnose_app, name="diagnose")
+
+
+_mount()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the app, turning user errors into one line and exit code 2."""
     try:
