@@ -134,6 +134,31 @@ def check_transformers_says_the_same(model_dir, data, vllm_records):
             assert generation.completion_tokens[0] == expected["completion_tokens"]
 
 
+def test_data_parallel_engines_split_each_batch_and_say_what_transformers_says(data, tmp_path):
+    """Two engines in worker processes (what --data-parallel-size 2 runs on a two-GPU node)."""
+    from vlmdiag.eval.backends.hf import HFBackend
+    from vlmdiag.eval.backends.vllm import VllmBackend
+    from vlmdiag.testing import tiny_qwen2vl
+
+    model_dir = tiny_qwen2vl(tmp_path / "model")
+    backend = VllmBackend(str(model_dir), engine={**ENGINE, "data_parallel_size": 2})
+    workers = [process for process, _ in backend._close.__self__.workers]
+    try:
+        run = evaluate(backend, data, EvalSpec(variant="prefill", sampling=SAMPLING), tmp_path / "runs")
+    finally:
+        backend.close()
+    assert not any(p.is_alive() for p in workers)
+    records = read_records(run / RECORDS)
+    assert len(records) == 2 * len(data.rows) and all(r["error"] is None for r in records)
+    assert json.loads((run / RESULTS).read_text())["run"]["settings"]["engine"]["data_parallel_size"] == 2
+    hf = HFBackend(str(model_dir))
+    for r in (records[0], records[-1]):  # one request from each engine's shard
+        row = data.rows["id"].index(r["id"])
+        request = request_like(data, row, mode=r["mode"], variant=r["variant"], prefill=r["prefill"], seed=r["seed"])
+        (expected,) = hf.generate([request], SAMPLING)
+        assert expected.texts[0].rstrip("\ufffd") == r["response"].rstrip("\ufffd")
+
+
 def test_engine_options_reach_vllm_and_bad_ones_are_one_line_errors(tmp_path):
     from vlmdiag.errors import VlmdiagError
     from vlmdiag.eval.backends.vllm import VllmBackend
