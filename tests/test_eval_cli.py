@@ -81,3 +81,14 @@ def test_user_mistakes_are_one_line_errors(data, tmp_path):
         invoke("eval", "--data", data, "--backend", "openai", "--model", "m", "--engine-arg", "dtype=float32")
     with pytest.raises(VlmdiagError, match="no run folders"):
         invoke("report", tmp_path)
+
+
+def test_report_on_an_interrupted_run_scores_the_records_it_has(data, tmp_path):
+    answers = responses(data, tmp_path, good=4)
+    invoke("eval", "--data", data, "--backend", "replay", "--responses", answers, "--out", tmp_path / "runs",
+           "--modes", "end_to_end")
+    (run,) = (tmp_path / "runs").iterdir()
+    (run / RESULTS).unlink()  # as if killed before the end
+    result = invoke("report", run, "--figures", tmp_path / "fig")
+    assert result.exit_code == 0 and "100.0" in result.output
+    assert json.loads((run / RESULTS).read_text())["metrics"]["a_r"]["n"] == 0
