@@ -81,52 +81,68 @@ class SudokuTask(Task):
 
     def parse(self, response: str) -> Parsed:
         text = clean(strip_thinking(response)) if isinstance(response, str) else ""
-        perception, perception_error = _read_perception(text)
-        answer, answer_error = _read_answer(text)
+        answers = _labels(_ANSWER_LABEL, "answer", text)
+        perception, perception_error = _read_perception(text, answers)
+        answer, answer_error = _read_answer(text, answers)
         return Parsed(perception=perception, answer=answer, perception_error=perception_error, answer_error=answer_error)
 
     def verify(self, problem: Grid, answer: Any) -> bool:
-        if not _is_grid(answer, DIGITS):
+        cells = _cells(answer, DIGITS)
+        if cells is None:
             return False
-        kept = all(p == 0 or p == a for prow, arow in zip(problem, answer) for p, a in zip(prow, arow))
-        return kept and all(set(unit) == DIGITS for unit in _units(answer))
+        givens = _cells(problem, DIGITS | {0})
+        kept = all(p == 0 or p == a for p, a in zip(givens, cells))
+        return kept and all(len({cells[i] for i in unit}) == 9 for unit in _UNITS)
 
     def score_perception(self, problem: Grid, perception: Any) -> dict[str, float]:
-        if not _is_grid(perception, DIGITS | {0}):
+        seen = _cells(perception, DIGITS | {0})
+        if seen is None:
             return {"exact": 0.0, "cell_accuracy": 0.0, "given_as_blank": 0, "blank_as_given": 0, "wrong_digit": 0}
-        pairs = [(p, q) for prow, qrow in zip(problem, perception) for p, q in zip(prow, qrow)]
-        right = sum(p == q for p, q in pairs)
+        right = given_as_blank = blank_as_given = wrong = 0
+        for p, q in zip(_cells(problem, DIGITS | {0}), seen):
+            if p == q:
+                right += 1
+            elif q == 0:
+                given_as_blank += 1
+            elif p == 0:
+                blank_as_given += 1
+            else:
+                wrong += 1
         return {
             "exact": float(right == 81),
             "cell_accuracy": right / 81,
-            "given_as_blank": sum(p != 0 and q == 0 for p, q in pairs),
-            "blank_as_given": sum(p == 0 and q != 0 for p, q in pairs),
-            "wrong_digit": sum(p != 0 and q != 0 and p != q for p, q in pairs),
+            "given_as_blank": given_as_blank,
+            "blank_as_given": blank_as_given,
+            "wrong_digit": wrong,
         }
 
 
-def _is_grid(value: Any, allowed: frozenset) -> bool:
-    """A 9x9 list of ints (not bools) drawn from ``allowed``."""
-    return (
-        isinstance(value, (list, tuple)) and len(value) == 9
-        and all(isinstance(row, (list, tuple)) and len(row) == 9 for row in value)
-        and all(type(v) is int and v in allowed for row in value for v in row)
-    )
+def _cells(value: Any, allowed: frozenset) -> list[int] | None:
+    """The 81 cells of a 9x9 list of ints (not bools) drawn from ``allowed``, row by row; else None."""
+    if not isinstance(value, (list, tuple)) or len(value) != 9:
+        return None
+    cells = []
+    for row in value:
+        if not isinstance(row, (list, tuple)) or len(row) != 9:
+            return None
+        cells.extend(row)
+    return cells if set(map(type, cells)) == {int} and allowed.issuperset(cells) else None
 
 
-def _units(grid: Grid):
-    yield from grid
-    yield from zip(*grid)
-    for br in range(0, 9, 3):
-        for bc in range(0, 9, 3):
-            yield [grid[r][c] for r in range(br, br + 3) for c in range(bc, bc + 3)]
+# Cell indices of the 27 rows, columns and boxes.
+_UNITS = (
+    [[9 * r + c for c in range(9)] for r in range(9)]
+    + [[9 * r + c for r in range(9)] for c in range(9)]
+    + [[9 * (br + r) + bc + c for r in range(3) for c in range(3)] for br in (0, 3, 6) for bc in (0, 3, 6)]
+)
 
 
 # -- finding the parts of a response ---------------------------------------------------------------
 
 def _label(name: str, prefix: str = "") -> re.Pattern:
     # A label starts a line (after markdown decoration) and ends with a colon or the line itself.
-    return re.compile(rf"(?im)^[ \t#>*-]*{prefix}{name}[ \t]*(?::|$)")
+    # Matched only at line starts (see _labels), so the pattern itself carries no ^.
+    return re.compile(rf"(?i)[ \t#>*-]*{prefix}{name}[ \t]*(?::|(?=\n)|\Z)")
 
 
 _PERCEPTION_LABEL = _label(PERCEPTION)
@@ -134,28 +150,49 @@ _REASONING_LABEL = _label(REASONING)
 _ANSWER_LABEL = _label(ANSWER, prefix=r"(?:final[ \t]+)?")
 
 
-def _read_perception(text: str) -> tuple[Grid | None, str | None]:
+def _labels(label: re.Pattern, word: str, text: str) -> list[re.Match]:
+    """Matches of ``label`` at the starts of the lines where ``word`` occurs, in order.
+
+    Trying the pattern only on lines holding the word is much faster than a multi-line regex
+    scan, which tries every position of a long response.
+    """
+    lowered = text.lower()
+    starts = []
+    if len(lowered) == len(text):  # else lower() changed offsets (rare letters): try every line
+        at = lowered.find(word)
+        while at != -1:
+            starts.append(text.rfind("\n", 0, at) + 1)
+            at = lowered.find(word, at + 1)
+    else:
+        starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    found = (label.match(text, start) for start in dict.fromkeys(starts))
+    return [m for m in found if m]
+
+
+def _read_perception(text: str, answers: list[re.Match]) -> tuple[Grid | None, str | None]:
     """The first grid of the Perception section, or else of the text before the answer."""
-    answers = list(_ANSWER_LABEL.finditer(text))
-    head = _PERCEPTION_LABEL.search(text)
-    if head is None:
+    heads = _labels(_PERCEPTION_LABEL, "perception", text)
+    if not heads:
         region = text[: answers[-1].start()] if answers else text
         return _pick(region, first=True, part="perception")
-    ends = [m.start() for m in (_REASONING_LABEL.search(text, head.end()), _ANSWER_LABEL.search(text, head.end())) if m]
-    return _pick(text[head.end(): min(ends, default=len(text))], first=True, part="perception")
+    start = heads[0].end()
+    ends = [m.start() for m in _labels(_REASONING_LABEL, "reasoning", text) + answers if m.start() >= start]
+    return _pick(text[start: min(ends, default=len(text))], first=True, part="perception")
 
 
-def _read_answer(text: str) -> tuple[Grid | None, str | None]:
+def _read_answer(text: str, answers: list[re.Match]) -> tuple[Grid | None, str | None]:
     """The first grid after the last Answer label, or else the last grid of the whole text."""
-    answers = list(_ANSWER_LABEL.finditer(text))
     if answers:
         return _pick(text[answers[-1].end():], first=True, part="answer")
     return _pick(text, first=False, part="answer")
 
 
 def _pick(region: str, first: bool, part: str) -> tuple[Grid | None, str | None]:
+    json_found = _json_grids(region)
+    if first and json_found and json_found[0][0] == len(region) - len(region.lstrip()):
+        return json_found[0][1], None  # the region opens with a JSON grid, as the prompt asks
     found, most_rows = _line_grids(region)
-    found += _json_grids(region)
+    found += json_found
     if not found:
         if 0 < most_rows < 9:
             return None, f"{part}: found {most_rows} rows, need 9"
@@ -168,6 +205,8 @@ def _pick(region: str, first: bool, part: str) -> tuple[Grid | None, str | None]
 
 _JSON_LISTS = 16
 _BLANK_STRINGS = frozenset({"", "-", ".", "_", "0", "*", "?", "x", "null", "none"})
+_STRING_CELLS = {**dict.fromkeys(_BLANK_STRINGS, 0), **{str(d): d for d in range(1, 10)}}
+_EXACT_CELLS = {**_STRING_CELLS, **{d: d for d in range(10)}, None: 0}
 
 
 def _json_grids(text: str) -> list[tuple[int, Grid]]:
@@ -196,23 +235,27 @@ def _json_row(row: Any) -> list[int] | None:
         return cells if len(cells) == 9 else None
     if not isinstance(row, list) or len(row) != 9:
         return None
+    if bool not in set(map(type, row)):  # True == 1 as a dict key, so bools take the long way
+        try:
+            cells = list(map(_EXACT_CELLS.get, row))  # the usual spellings, looked up without a Python loop
+        except TypeError:  # a list or dict where a cell should be
+            return None
+        if None not in cells:
+            return cells
     cells = [_json_cell(v) for v in row]
     return None if None in cells else cells
 
 
 def _json_cell(v: Any) -> int | None:
+    kind = type(v)  # exact types: JSON gives plain ones, and a bool must not pass as an int
+    if kind is int:
+        return v if 0 <= v <= 9 else None
+    if kind is str:
+        return _STRING_CELLS.get(v.strip().lower())
     if v is None:
         return 0
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer()):
-        return int(v) if 0 <= v <= 9 else None
-    if isinstance(v, str):
-        s = v.strip().lower()
-        if s in _BLANK_STRINGS:
-            return 0
-        if len(s) == 1 and s in "123456789":
-            return int(s)
+    if kind is float and v.is_integer() and 0 <= v <= 9:
+        return int(v)
     return None
 
 
@@ -224,6 +267,9 @@ _ROW_LABEL = re.compile(r"^\s*(?:row|r)\s*\d\s*[:.)=|-]?", re.IGNORECASE)
 _LIST_MARK = re.compile(r"^\s*(?:\d\s*[.):|]|[-*+•])\s")
 _CELL = re.compile(r"[0-9]|[-._*?]")
 _RULE = re.compile(r"--|__|==|[+~]")
+_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"[0-9]")
+_RULE_ONLY = re.compile(r"[+=~]")
 _HEADER = list(range(1, 10))
 # What a line is to a grid. A digit-free line like "---------" may be a rule between boxes or a
 # row of nine blanks; which one is settled by counting rows once the whole grid is seen.
@@ -237,19 +283,24 @@ def _tokens(line: str) -> list[int]:
 
 def _classify(line: str) -> tuple[int, list[int]]:
     """What kind of line this is, with its cells (9 for a row, 81 for a whole grid on one line)."""
-    line = _ROW_LABEL.sub("", _EMPTY_WORD.sub(".", _LATEX.sub(" ", line)))
-    if re.search(r"[A-Za-z]", line):
+    # Each rewrite runs only where it can match: most lines are prose or plain rows.
+    if "\\" in line:
+        line = _LATEX.sub(" ", line)
+    if "null" in line or "None" in line or '""' in line or "''" in line:
+        line = _EMPTY_WORD.sub(".", line)
+    line = _ROW_LABEL.sub("", line)
+    if _LETTER.search(line):
         return OTHER, []
-    table = _table_cells(line)
+    table = _table_cells(line) if line.count("|") >= 8 else None
     if table is not None:
         return ROW, table
     cells = _tokens(line)
     if len(cells) not in (9, 81) and _LIST_MARK.match(line):
         cells = _tokens(_LIST_MARK.sub("", line, count=1))
     kind = {9: ROW, 81: GRID}.get(len(cells), OTHER)
-    if not re.search(r"[0-9]", line):
+    if not _DIGIT.search(line):
         ruled = _RULE.search(line)
-        if ruled and kind == ROW and not re.search(r"[+=~]", line):
+        if ruled and kind == ROW and not _RULE_ONLY.search(line):
             return BLANK_ROW_OR_RULE, cells
         if ruled or not cells:
             return RULE, cells
@@ -275,8 +326,9 @@ def _line_grids(text: str) -> tuple[list[tuple[int, Grid]], int]:
         if kind in (ROW, BLANK_ROW_OR_RULE):
             run.append((pos, cells, kind == ROW))
         elif kind != RULE:
-            found += _run_grids(run)
-            most, run = max(most, sum(row for _, _, row in run)), []
+            if run:
+                found += _run_grids(run)
+                most, run = max(most, sum(row for _, _, row in run)), []
             if kind == GRID:
                 found.append((pos, [cells[i:i + 9] for i in range(0, 81, 9)]))
         pos += len(line)
