@@ -67,7 +67,7 @@ def main() -> None:
     from vlmdiag.tasks import get_task
     from vlmdiag.testing import tiny_qwen2vl
     from vlmdiag.training.collate import SpanCollator
-    from vlmdiag.training.data import load_split
+    from vlmdiag.training.data import load_rows
 
     logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
@@ -77,7 +77,7 @@ def main() -> None:
         task = get_task("graph")
         data = generate_dataset(Plan("graph", task.config_cls(), 0, {"test": 0, "train_sft": args.batch,
                                                                       "train_rl": 0}), root / "graph")
-        rows = load_split(str(data), "train_sft")
+        rows = load_rows(str(data), "train_sft")
         trainers = {name: make_trainer(model_dir, rows, s, args.batch, root / "out") for name, s in VARIANTS.items()}
         batch = SpanCollator(trainers["span"].processing_class)([rows[i] for i in range(len(rows))])
         times: dict[str, list[float]] = {name: [] for name in VARIANTS}

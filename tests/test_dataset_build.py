@@ -137,3 +137,16 @@ def test_regenerated_folder_loads_its_new_rows_not_a_cached_copy(tmp_path):
     assert datasets.load_dataset(str(out))["train_sft"]["id"] != first
     other = generate_dataset(plan(n=12, seed=0), tmp_path / "elsewhere" / "same")
     assert len(datasets.load_dataset(str(other))["train_sft"]) == 2
+
+
+def test_load_split_reads_its_own_shards_wherever_the_folder_lives(tmp_path):
+    from vlmdiag.hub.load import load_split
+
+    # "test" in a parent folder's name must not pull every shard into the test split
+    out = generate_dataset(plan(), tmp_path / "test_runs" / "d")
+    assert len(load_split(str(out), "train_sft")) == 10
+    assert len(load_split(str(out), "test")) == 4
+    with pytest.raises(VlmdiagError, match="no split 'validation'"):
+        load_split(str(out), "validation")
+    with pytest.raises(VlmdiagError, match="Hub datasets"):
+        load_split(str(out), "test", revision="main")

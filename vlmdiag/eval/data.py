@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vlmdiag.errors import VlmdiagError
+from vlmdiag.hub.load import load_split
 
 REQUIRED = ("id", "task", "query", "image", "ground_truth")
 
@@ -36,14 +37,7 @@ def load_eval_data(data: str, split: str = "test", revision: str | None = None,
     import datasets
 
     local = Path(data).exists()
-    if local and revision:
-        raise VlmdiagError("--data-revision applies to Hub datasets, not to a local folder")
-    try:
-        rows = _load(datasets, data, split, revision, local)
-    except ValueError as e:  # unknown split
-        raise VlmdiagError(f"cannot read split {split!r} of {data}: {e}") from None
-    except FileNotFoundError:
-        raise VlmdiagError(f"no dataset at {data} (neither a local folder nor a reachable Hub dataset)") from None
+    rows = load_split(data, split, revision)
     missing = [c for c in REQUIRED if c not in rows.column_names]
     if missing:
         raise VlmdiagError(f"{data} is not a vlmdiag dataset: missing column(s) {', '.join(missing)}")
@@ -59,16 +53,6 @@ def load_eval_data(data: str, split: str = "test", revision: str | None = None,
     else:
         revision, fingerprint = _hub_commit(data, revision), rows._fingerprint
     return EvalData(rows, str(data), split, revision, fingerprint, tasks.pop())
-
-
-def _load(datasets, data: str, split: str, revision: str | None, local: bool):
-    shards = sorted((Path(data) / "data").glob(f"{split}-*.parquet")) if local else []
-    if shards:
-        # The `vlmdiag generate` layout, named exactly: datasets' own split inference also matches
-        # split names anywhere in the absolute path (a folder under ".../test_runs/" puts every
-        # shard in `test`).
-        return datasets.load_dataset("parquet", data_files={split: [str(p) for p in shards]}, split=split)
-    return datasets.load_dataset(str(data), split=split, revision=revision)
 
 
 def _folder_digest(folder: Path, split: str) -> str:

@@ -117,7 +117,7 @@ def tokens(
     plot: Path = typer.Option(Path("perception-tokens.png"), help="Where to write the plot."),
 ):
     """Share of perception tokens in SFT responses, and of the loss they carry."""
-    from vlmdiag.training.data import load_split
+    from vlmdiag.training.data import load_rows
     from vlmdiag.training.models import load_model
     from vlmdiag.training.tokens import plot_shares, token_shares
 
@@ -130,7 +130,7 @@ def tokens(
         network, processor = None, AutoProcessor.from_pretrained(model)
     shares = {}
     for source in data:
-        shares.update(token_shares(load_split(source, split, limit), processor, network))
+        shares.update(token_shares(load_rows(source, split, limit), processor, network))
     table = Table("task", "rows", "perception tokens", "response tokens", "token share", "loss share")
     for task, s in sorted(shares.items()):
         loss = "-" if s.loss_share is None else f"{100 * s.loss_share:.2f}%"

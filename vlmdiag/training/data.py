@@ -1,14 +1,8 @@
-"""Training rows: a split of a `vlmdiag generate` folder or of a Hub dataset, read with `datasets`.
-
-A local folder's Parquet shards are named explicitly rather than loaded by folder name: `datasets`
-caches a local folder under its base name, so two different folders both called `graph` would
-share one cache entry and the second would silently load the first one's rows.
-"""
+"""Training rows: a split of a `vlmdiag generate` folder or of a Hub dataset, read with `datasets`."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from vlmdiag.errors import VlmdiagError
+from vlmdiag.hub.load import load_split
 
 NEEDED = {
     "train_sft": ("query", "image", "response", "perception_start", "perception_end", "task"),
@@ -16,9 +10,11 @@ NEEDED = {
 }
 
 
-def load_split(data: str, split: str, limit: int | None = None):
-    """One split as a `datasets.Dataset`; `data` is a local folder if one exists there, else a Hub id."""
-    rows = _local(Path(data), split) if Path(data).exists() else _hub(data, split)
+def load_rows(data: str, split: str, limit: int | None = None):
+    """The split's rows with the columns training reads; images decode as RGB for every processor."""
+    import datasets
+
+    rows = load_split(data, split)
     missing = [c for c in NEEDED.get(split, ()) if c not in rows.column_names]
     if missing:
         raise VlmdiagError(f"{data} split {split} lacks column(s) {', '.join(missing)}")
@@ -26,28 +22,7 @@ def load_split(data: str, split: str, limit: int | None = None):
         rows = rows.select(range(min(limit, len(rows))))
     if len(rows) == 0:
         raise VlmdiagError(f"{data} split {split} has no rows")
-    return rows
-
-
-def _local(folder: Path, split: str):
-    import datasets
-
-    files = sorted(str(p) for p in folder.glob(f"data/{split}-*.parquet"))
-    if not files:
-        found = sorted({p.name.split("-")[0] for p in folder.glob("data/*.parquet")})
-        raise VlmdiagError(f"{folder} has no split {split!r} (found: {', '.join(found) or 'no Parquet shards'})")
-    return datasets.load_dataset("parquet", data_files={split: files}, split=split)
-
-
-def _hub(repo: str, split: str):
-    import datasets
-
-    try:
-        return datasets.load_dataset(repo, split=split)
-    except ValueError as e:
-        raise VlmdiagError(f"cannot read split {split!r} of {repo}: {e}") from None
-    except FileNotFoundError:
-        raise VlmdiagError(f"no dataset at {repo} (neither a local folder nor a reachable Hub dataset)") from None
+    return rows.cast_column("image", datasets.Image(mode="RGB"))
 
 
 def single_task(rows) -> str:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vlmdiag.tasks import get_task
-from vlmdiag.training.data import load_split, single_task
+from vlmdiag.training.data import load_rows, single_task
 from vlmdiag.training.models import Tuning, freeze_vision, load_model, save_checkpoint
 
 
@@ -82,7 +82,7 @@ def run_sft(model_name: str, data: str, out: Path, options: SFTOptions, tuning: 
                            ngdiff_every=options.ngdiff_every, ngdiff_smoothing=options.ngdiff_smoothing,
                            ngdiff_low=options.ngdiff_clamp[0], ngdiff_high=options.ngdiff_clamp[1],
                            max_length=options.max_length)
-    rows = load_split(data, "train_sft", schedule.limit)
+    rows = load_rows(data, "train_sft", schedule.limit)
     single_task(rows)
     model, processor = _prepare(model_name, tuning)
     trainer = SpanSFTTrainer(model=model, args=config, train_dataset=rows, processing_class=processor,
@@ -101,7 +101,7 @@ def run_grpo(model_name: str, data: str, out: Path, options: GRPOOptions, tuning
     from vlmdiag.training.rewards import check_choice
 
     check_choice(options.alpha, options.perception_reward)
-    rows = load_split(data, "train_rl", schedule.limit)
+    rows = load_rows(data, "train_rl", schedule.limit)
     task = get_task(single_task(rows))
     config = GRPOConfig(**schedule.trainer_args(out), num_generations=options.num_generations,
                         max_completion_length=options.max_completion_length, temperature=options.temperature,
