@@ -72,3 +72,12 @@ def test_task_options_accept_both_spellings():
     assert task_options(["--clues", "22-40", "--style=varied"]) == {"clues": "22-40", "style": "varied"}
     with pytest.raises(VlmdiagError, match="needs a value"):
         task_options(["--clues"])
+
+
+def test_generate_reports_progress_with_a_plausible_rate(tmp_path, capsys):
+    assert main(["generate", "--task", "graph", "--n", "30", "--out", str(tmp_path / "g")]) == 0
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if line.startswith("rendering and writing"))
+    assert "30/30" in line
+    rate = float(line.split("/s")[0].split()[-1].replace(",", ""))
+    assert 0 < rate < 100_000  # an average over the run, not an extrapolation of one large step

@@ -53,15 +53,14 @@ def load_config(task_name: str, args: list[str]):
 @contextmanager
 def progress_bar(description: str, total: int, completed: int = 0):
     """A rich progress bar with rate and ETA; yields ``advance(count)``."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from vlmdiag.progress import RateColumn
+    from vlmdiag.progress import EtaColumn, RateColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-               RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+               RateColumn(), TimeElapsedColumn(), EtaColumn())
     with Progress(*columns, console=err, transient=False) as progress:
-        handle = progress.add_task(description, total=total, completed=completed)
+        handle = progress.add_task(description, total=total, completed=completed, resumed_at=completed)
         yield lambda count: progress.advance(handle, count)
 
 
