@@ -37,6 +37,18 @@ def test_generate_graph_dataset_same_bytes_for_any_worker_count(tmp_path):
         assert row["image"].size == (448, 448)
 
 
+def test_generate_sudoku_dataset_same_bytes_for_any_worker_count(tmp_path):
+    args = ["generate", "--task", "sudoku", "--n", "24", "--seed", "1", "--clues", "30-40", "--test-size", "4"]
+    assert main([*args, "--out", str(tmp_path / "w1"), "--workers", "1"]) == 0
+    assert main([*args, "--out", str(tmp_path / "w2"), "--workers", "2"]) == 0
+    assert digest(tmp_path / "w1") == digest(tmp_path / "w2")
+    rows = datasets.load_dataset(str(tmp_path / "w1"), split="train_sft")
+    for row in rows:
+        grid = json.loads(row["ground_truth"])
+        assert sum(v != 0 for r in grid for v in r) == row["clues"] and 30 <= row["clues"] <= 40
+        assert row["response"][row["perception_start"]:row["perception_end"]] == row["p_star"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["generate", "--task", "graph", "--n", "0"], "--n must be positive"),
     (["generate", "--task", "chess", "--n", "5"], "unknown task 'chess'"),
