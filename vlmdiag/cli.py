@@ -64,6 +64,20 @@ def progress_bar(description: str, total: int, completed: int = 0):
         yield lambda count: progress.advance(handle, count)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from vlmdiag import __version__
+
+        print(f"vlmdiag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Tell apart what a vision-language model sees from what it reasons."""
+
+
 @app.command(context_settings=TASK_OPTIONS)
 def generate(
     ctx: typer.Context,
