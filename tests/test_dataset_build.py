@@ -95,6 +95,8 @@ def test_interrupted_run_looks_incomplete_and_resumes_to_the_same_bytes(tmp_path
     partial = tmp_path / "run.partial"
     assert len(list((partial / "data").glob("*.parquet"))) == 2
     assert not (partial / "README.md").exists()
+    # a worker killed mid-write leaves its temporary file behind; it must not reach the output
+    (partial / "data" / "train_rl-00000-of-00002.parquet.tmp-999").write_bytes(b"half a shard")
 
     calls.clear()
     monkeypatch.setattr(build, "_write_shard", lambda args: calls.append(args) or real(args))

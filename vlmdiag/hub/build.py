@@ -238,6 +238,8 @@ def _prepare_partial(partial: Path, plan: Plan) -> None:
         except (OSError, ValueError):
             same = False
         if same:
+            for leftover in (partial / "data").glob("*.tmp-*"):  # a shard a killed worker was writing
+                leftover.unlink()
             return
         shutil.rmtree(partial)
     (partial / "data").mkdir(parents=True)
