@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
@@ -42,24 +41,26 @@ def json_spans(text: str, opener: str, window: int = 4000, max_opens: int = 256)
     Each candidate is read from a bounded window holding at most ``max_opens`` openers, which keeps
     degenerate output ("[[[[…" or endless open lists) linear to scan.
     """
-    return [(start, value) for start, _, value in json_extents(text, opener, window, max_opens)]
-
-
-def json_extents(text: str, opener: str, window: int = 4000, max_opens: int = 256) -> Iterator[tuple[int, int, Any]]:
-    """The values of json_spans as (start, end, value), read lazily: a caller may stop at the first."""
-    pos = text.find(opener)
+    found, pos = [], text.find(opener)
     while pos != -1:
-        parts = text[pos: pos + window].split(opener, max_opens + 1)
-        candidate = opener.join(parts[: max_opens + 1])
-        end = None
-        for reading in (candidate, candidate.replace("'", '"')) if "'" in candidate else (candidate,):
-            try:
-                value, end = _DECODER.raw_decode(reading)
-            except (ValueError, RecursionError):
-                continue
-            yield pos, pos + end, value
-            break
-        pos = text.find(opener, pos + end if end is not None else pos + 1)
+        read = json_at(text, pos, opener, window, max_opens)
+        if read is not None:
+            found.append((pos, read[1]))
+        pos = text.find(opener, read[0] if read is not None else pos + 1)
+    return found
+
+
+def json_at(text: str, pos: int, opener: str, window: int = 4000, max_opens: int = 256) -> tuple[int, Any] | None:
+    """(end, value) of the JSON value json_spans reads at ``pos``, or None if none reads there."""
+    parts = text[pos: pos + window].split(opener, max_opens + 1)
+    candidate = opener.join(parts[: max_opens + 1])
+    for reading in (candidate, candidate.replace("'", '"')) if "'" in candidate else (candidate,):
+        try:
+            value, end = _DECODER.raw_decode(reading)
+        except (ValueError, RecursionError):
+            continue
+        return pos + end, value
+    return None
 
 
 def json_values(text: str, opener: str) -> list:

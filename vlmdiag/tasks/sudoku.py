@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from vlmdiag.generators.sudoku import SudokuConfig, make_puzzle
-from vlmdiag.parsing import clean, json_extents, strip_thinking
+from vlmdiag.parsing import clean, json_at, strip_thinking
 from vlmdiag.renderers.sudoku import render_sudoku
 from vlmdiag.tasks.base import ANSWER, PERCEPTION, REASONING, Parsed, Sample, Task, Trace
 from vlmdiag.traces.sudoku import format_grid, sudoku_trace
@@ -218,27 +218,67 @@ def _pick(region: str, first: bool, part: str) -> tuple[Grid | None, str | None]
 # -- grids written as JSON -------------------------------------------------------------------------
 
 _JSON_LISTS = 16
+_JSON_WINDOW = 4000  # json_at's default
 _BLANK_STRINGS = frozenset({"", "-", ".", "_", "0", "*", "?", "x", "null", "none"})
 _STRING_CELLS = {**dict.fromkeys(_BLANK_STRINGS, 0), **{str(d): d for d in range(1, 10)}}
 _EXACT_CELLS = {**_STRING_CELLS, **{d: d for d in range(10)}, None: 0}
 
 
 def _json_grids(text: str) -> list[tuple[int, int, Grid]]:
-    """(start, end, grid) for every outermost JSON list in ``text`` that reads as a 9x9 grid."""
-    # A 9x9 grid has ten lists at most, however spaced; a few spare for [[[...]]] wrappers.
-    spans = json_extents(text, "[", max_opens=_JSON_LISTS)
-    return [(start, end, grid) for start, end, value in spans if (grid := _json_grid(value)) is not None]
+    """(start, end, grid) for every outermost JSON list in ``text`` that reads as a 9x9 grid.
+
+    Lists are found as json_spans finds them, but each is first tried in the prompt's own layout.
+    """
+    found, pos = [], text.find("[")
+    while pos != -1:
+        end, grid = _json_grid_at(text, pos)
+        if grid is not None:
+            found.append((pos, end, grid))
+        pos = text.find("[", end if end is not None else pos + 1)
+    return found
 
 
 def _opening_json_grid(region: str) -> Grid | None:
     """The grid of a JSON list that opens ``region`` (after blanks), if it reads as one."""
     lead = len(region) - len(region.lstrip())
-    if not region.startswith("[", lead):
+    # No "[" comes before the lead, so the first list json_spans reads would start there.
+    return _json_grid_at(region, lead)[1] if region.startswith("[", lead) else None
+
+
+def _json_grid_at(text: str, pos: int) -> tuple[int | None, Grid | None]:
+    """(end, grid) of the JSON list at ``pos``: no end if none reads there, no grid if not one."""
+    plain = _plain_grid(text, pos)
+    if plain is not None:
+        return plain
+    read = json_at(text, pos, "[", max_opens=_JSON_LISTS)
+    return (None, None) if read is None else (read[0], _json_grid(read[1]))
+
+
+# The prompt's layout, rows of single digits or "-", with JSON's blanks removed and digits as "d".
+_PLAIN_TEMPLATE = ("[" + ",".join(["[" + ",".join("d" * 9) + "]"] * 9) + "]").encode()
+_DIGIT_AS_D = bytes.maketrans(b"0123456789", b"d" * 10)
+_DIGIT_VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
+
+
+def _plain_grid(text: str, pos: int) -> tuple[int, Grid] | None:
+    """(end, grid) of a JSON list at ``pos`` in the prompt's layout, read by byte translation,
+    about four times faster than the JSON decoder; None for any other text, left to the decoder.
+
+    What passes is exactly what the decoder reads as nine lists of nine one-digit integers or "-"
+    strings (the "-" taken out first, so the blanks removed are all outside strings), within the
+    decoder's window, and holding fewer lists than its limit.
+    """
+    end = text.find("]]", pos, pos + _JSON_WINDOW) + 2
+    if end < 2:
         return None
-    # No "[" comes before the lead, so the first list read starts there; later ones do not matter.
-    for start, _, value in json_extents(region, "[", max_opens=_JSON_LISTS):
-        return _json_grid(value) if start == lead else None
-    return None
+    span = text[pos:end]
+    if not span.isascii():
+        return None
+    compact = span.encode().replace(b'"-"', b"0").translate(None, b" \t\n\r")
+    if compact.translate(_DIGIT_AS_D) != _PLAIN_TEMPLATE:
+        return None
+    cells = list(compact.translate(_DIGIT_VALUE, b"[],"))
+    return end, [cells[i:i + 9] for i in range(0, 81, 9)]
 
 
 def _json_grid(value: Any) -> Grid | None:
