@@ -232,6 +232,50 @@ def test_without_labels_perception_is_the_first_grid_and_answer_the_last():
     assert TASK.parse(text) == Parsed(perception=PUZZLE, answer=SOLUTION)
 
 
+OTHER = shuffled(11)
+
+
+@pytest.mark.parametrize("layout, last", [
+    (lambda: f"{json.dumps(OTHER)}\nthen\n{spaced(SOLUTION)}", SOLUTION),
+    (lambda: f"{spaced(OTHER)}\nthen\n{TASK.perception_text(SOLUTION)}", SOLUTION),
+    (lambda: f"{TASK.perception_text(OTHER)}\nthen\n{one_line_digits(SOLUTION)}", SOLUTION),
+    (lambda: f"{TASK.perception_text(OTHER)}\n{boxed(SOLUTION)}", SOLUTION),
+    # The JSON rows and the spaced rows after them make one run of 18 rows: two grids.
+    (lambda: f"{TASK.perception_text(OTHER)}\n{spaced(SOLUTION)}", SOLUTION),
+    (lambda: f"{spaced(OTHER)}\n{TASK.perception_text(SOLUTION)}\n" + "\n".join(spaced(OTHER).splitlines()[:8]), SOLUTION),
+    (lambda: f"{TASK.perception_text(SOLUTION)}\n\nr1c1 is 5.\n" + "\n".join(spaced(OTHER).splitlines()[:8]), SOLUTION),
+])
+def test_without_an_answer_label_the_last_grid_wins_in_any_format(layout, last):
+    assert TASK.parse(layout()).answer == last
+
+
+def test_rows_given_as_tuples_verify_and_score_like_lists():
+    assert TASK.verify(PUZZLE, tuple(tuple(row) for row in SOLUTION))
+    assert TASK.score_perception(PUZZLE, [tuple(row) for row in PUZZLE])["exact"] == 1.0
+
+
+JSON_NOISE = st.sampled_from([" ", "\n", "\t", "\r", "\x0b", '"', "'", "-", '"-"', "0", "7", ",", "[", "]", ".", "e", "null", "true", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), clues=st.integers(0, 81), dump=st.booleans(), data=st.data())
+def test_the_prompt_layout_reader_agrees_with_the_json_decoder(seed, clues, dump, data):
+    from vlmdiag.tasks.sudoku import _plain_grid
+
+    grid = blanked(shuffled(seed), seed, clues)
+    text = json.dumps(grid) if dump else TASK.perception_text(grid)
+    if not data.draw(st.booleans()):  # as written: always read, and right
+        assert _plain_grid(text, 0) == (len(text), grid)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(1, len(text)))  # the reader is only asked where a "[" is
+        text = text[:i] + data.draw(JSON_NOISE) + text[i + data.draw(st.integers(0, 2)):]
+    read = _plain_grid(text, 0)
+    if read is not None:  # whatever it accepts, the decoder reads the same way
+        value, end = json.JSONDecoder().raw_decode(text)
+        assert (end, [[0 if v == "-" else v for v in row] for row in value]) == read
+        assert all(type(v) is int or v == "-" for row in value for v in row)
+
+
 def test_a_lone_answer_section_leaves_perception_unread():
     parsed = TASK.parse(f"Answer:\n{json.dumps(SOLUTION)}")
     assert parsed.answer == SOLUTION

@@ -24,7 +24,7 @@ from vlmdiag.traces.sudoku import format_grid, sudoku_trace
 
 Grid = list[list[int]]
 DIGITS = frozenset(range(1, 10))
-CELL_VALUES = DIGITS | {0}
+_CELL_VALUES = DIGITS | {0}
 
 _RULES = (
     "Fill in the empty cells so that every row, every column and every 3x3 box contains each of "
@@ -94,15 +94,15 @@ class SudokuTask(Task):
         cells = _cells(answer, DIGITS)
         if cells is None:
             return False
-        givens = _cells(problem, CELL_VALUES)
+        givens = _cells(problem, _CELL_VALUES)
         kept = list(compress(cells, givens)) == list(compress(givens, givens))  # answer cells under the givens
         return kept and all(len(set(unit(cells))) == 9 for unit in _UNITS)
 
     def score_perception(self, problem: Grid, perception: Any) -> dict[str, float]:
-        seen = _cells(perception, CELL_VALUES)
+        seen = _cells(perception, _CELL_VALUES)
         if seen is None:
             return {"exact": 0.0, "cell_accuracy": 0.0, "given_as_blank": 0, "blank_as_given": 0, "wrong_digit": 0}
-        truth = _cells(problem, CELL_VALUES)
+        truth = _cells(problem, _CELL_VALUES)
         if seen == truth:  # the usual case for a good reader, settled without a loop
             return {"exact": 1.0, "cell_accuracy": 1.0, "given_as_blank": 0, "blank_as_given": 0, "wrong_digit": 0}
         right = given_as_blank = blank_as_given = wrong = 0
@@ -261,7 +261,7 @@ _DIGIT_VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
 
 
 def _plain_grid(text: str, pos: int) -> tuple[int, Grid] | None:
-    """(end, grid) of a JSON list at ``pos`` in the prompt's layout, read by byte translation,
+    """(end, grid) of a JSON list at ``pos`` (a "[") in the prompt's layout, read by byte translation,
     about four times faster than the JSON decoder; None for any other text, left to the decoder.
 
     What passes is exactly what the decoder reads as nine lists of nine one-digit integers or "-"
@@ -427,8 +427,8 @@ def _no_line_grid_after(text: str, start: int, end: int) -> bool:
 
     Such a grid is a whole-grid line, or nine rows of one run of lines, all starting after ``start``.
     Lines are walked back from the end to ``start``, counting rows per run, erring towards more:
-    lines too short to be a row (9 characters) are skipped, and lines within the JSON grid are
-    counted as rows unread unless long enough (81 characters) to hold a whole grid.
+    a line shorter than 9 characters cannot spell nine cells and is skipped, and lines within the
+    JSON grid count as rows unread unless long enough (81 characters) to be a whole grid.
     """
     rows, pos = 0, len(text)
     for line in reversed(text.splitlines(keepends=True)):
