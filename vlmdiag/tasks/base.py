@@ -186,6 +186,15 @@ class Task(ABC):
     def score_perception(self, problem: Any, perception: Any) -> dict[str, float]:
         """Scores of a parsed perception against p*: key "exact" (0/1) plus partial credit."""
 
+    def problem_from_perception(self, perception: Any, problem: Any) -> Any:
+        """The problem a parsed transcription describes (None if it is not a well-formed instance).
+
+        Label-free rewards check an answer against the model's own reading; ``problem`` supplies
+        what the prompt states (the graph's vertex count, say). Tasks without one cannot use them.
+        """
+        raise ConfigError(f"task {self.name!r} cannot build a problem from its transcription "
+                          "(add problem_from_perception)")
+
     def canonical_id(self, problem: Any) -> str:
         """Stable id of the problem itself, so the same problem never lands in two splits."""
         import hashlib

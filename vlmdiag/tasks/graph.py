@@ -11,7 +11,7 @@ import re
 import datasets
 import numpy as np
 
-from vlmdiag.generators.graph import GraphConfig, sample_graph
+from vlmdiag.generators.graph import GraphConfig, chromatic_number, sample_graph
 from vlmdiag.parsing import clean, first_json, json_values, last_json, section, strip_thinking
 from vlmdiag.tasks.base import ANSWER, PERCEPTION, REASONING, Parsed, Sample, Task, Trace
 from vlmdiag.traces.graph import graph_trace
@@ -104,6 +104,13 @@ class GraphTask(Task):
             return False
         proper = all(answer[i] != answer[j] for i, j in problem["edges"])
         return proper and len(set(answer.values())) == problem["c"]
+
+    def problem_from_perception(self, perception: list, problem: dict) -> dict | None:
+        # parse() already gives sorted, deduplicated [i, j] with i <= j; the prompt states v.
+        v = problem["v"]
+        if any(i == j or i < 0 or j >= v for i, j in perception):
+            return None
+        return {"v": v, "c": chromatic_number(v, perception)[0], "edges": perception}
 
     def score_perception(self, problem: dict, perception: list | None) -> dict[str, float]:
         """Exact edge-set match plus edge precision, recall and F1 (an empty set matches only itself)."""

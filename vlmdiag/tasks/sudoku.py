@@ -98,6 +98,9 @@ class SudokuTask(Task):
         kept = list(compress(cells, givens)) == list(compress(givens, givens))  # answer cells under the givens
         return kept and all(len(set(unit(cells))) == 9 for unit in _UNITS)
 
+    def problem_from_perception(self, perception: Grid, problem: Grid) -> Grid:
+        return perception  # a transcribed grid is a puzzle as it stands
+
     def score_perception(self, problem: Grid, perception: Any) -> dict[str, float]:
         seen = _cells(perception, _CELL_VALUES)
         if seen is None:

@@ -49,39 +49,15 @@ class Rollout:
 
 
 def own_problem(task: Task, problem: Any, perception: Any) -> Any | None:
-    """The problem a transcription describes, or None if it is not a well-formed instance.
-
-    A task may define ``problem_from_perception(perception, problem)``; graph and sudoku are
-    handled here until then (the prompt states the vertex count, so it comes from the problem).
-    """
-    if perception is None:
-        return None
-    if hasattr(task, "problem_from_perception"):
-        return task.problem_from_perception(perception, problem)
-    if task.name == "graph":
-        return _graph_from_edges(problem["v"], perception)
-    if task.name == "sudoku":
-        return perception
-    raise ConfigError(f"task {task.name!r} cannot build a problem from its transcription (add problem_from_perception)")
-
-
-def _graph_from_edges(v: int, edges: Any) -> dict | None:
-    from vlmdiag.generators.graph import chromatic_number
-
-    pairs = sorted({(min(e), max(e)) for e in edges})
-    if any(i == j or i < 0 or j >= v for i, j in pairs):
-        return None
-    listed = [list(p) for p in pairs]
-    return {"v": v, "c": chromatic_number(v, listed)[0], "edges": listed}
+    """The problem a transcription describes, or None if it is not a well-formed instance."""
+    return None if perception is None else task.problem_from_perception(perception, problem)
 
 
 def perception_key(task: Task, perception: Any) -> str | None:
     """A canonical string of a transcription, so equal transcriptions vote together."""
     if perception is None:
         return None
-    if task.name == "graph":
-        return json.dumps(sorted({(min(e), max(e)) for e in perception}))
-    return json.dumps(perception, sort_keys=True)
+    return json.dumps(perception, sort_keys=True)  # parsers already write transcriptions canonically
 
 
 def strict_majority(keys: list[str | None]) -> str | None:
