@@ -14,7 +14,7 @@ import numpy as np
 from vlmdiag.generators.graph import GraphConfig, chromatic_number, sample_graph
 from vlmdiag.parsing import clean, first_json, json_values, last_json, section, strip_thinking
 from vlmdiag.tasks.base import ANSWER, PERCEPTION, REASONING, Parsed, Sample, Task, Trace
-from vlmdiag.traces.graph import graph_trace
+from vlmdiag.traces.graph import edge_text, graph_trace
 
 _NEXT_LABEL = re.compile(rf"(?im)^[ \t#>*-]*(?:{REASONING}|{ANSWER})\s*:")
 # "[0, 1]", "(0, 1)" or "0-1": how models write an edge when they drop the JSON list.
@@ -59,7 +59,7 @@ class GraphTask(Task):
 
     # -- text forms -------------------------------------------------------------------------
     def perception_text(self, problem: dict) -> str:
-        return json.dumps(problem["edges"])
+        return edge_text(problem["edges"])
 
     def prompt(self, problem: dict) -> str:
         v = problem["v"]
